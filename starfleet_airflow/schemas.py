@@ -1,0 +1,316 @@
+"""Marshmallow schemas of the configuration and of payload templates.
+
+YAML keys are UpperCamelCase and Python keys snake_case (``data_key=``), as in Starfleet. The payload
+schemas keep Starfleet's field names and semantics so that ships and templates port unchanged; the
+configuration schema adds an optional ``Airflow`` mapping for what only this orchestrator needs.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from marshmallow import (
+    INCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from starfleet_airflow.ship import DeliveryMode, EventBridgeFrequency, InvocationSource
+
+ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
+ALL_REGIONS = "ALL"
+
+
+@cache
+def supported_regions() -> frozenset[str]:
+    """Every region botocore knows for EC2, read once per process.
+
+    Starfleet built a fresh boto3 session for every template validation (60-110 ms each); the list
+    only changes with the botocore release, so one read per process is enough.
+    """
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_available_regions("ec2"))
+
+
+def check_regions(regions: list[str] | set[str], key: str) -> list[str]:
+    """Return an error message for each unknown region (empty when all are known)."""
+    unknown = sorted(set(regions) - supported_regions())
+    if not unknown:
+        return []
+    return [f"{key}: unknown region(s) {', '.join(unknown)}; expected AWS region names such as us-east-1"]
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
+    """Turn marshmallow's nested error dict into ``Key.SubKey: message`` lines, one per problem."""
+    if isinstance(messages, dict):
+        lines: list[str] = []
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            lines.extend(flatten_errors(value, name))
+        return lines
+    if isinstance(messages, list):
+        lines = []
+        for item in messages:
+            lines.extend(flatten_errors(item, prefix))
+        return lines
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------------------------------
+
+
+class FailureTolerance(fields.Field):
+    """A count (``3``) or a percentage (``"5%"``) of targets allowed to fail before the run fails."""
+
+    default_error_messages = {"invalid": "expected a non-negative integer or a percentage such as '5%'"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, Any]:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int) and value >= 0:
+            return {"count": value}
+        if isinstance(value, str):
+            text = value.strip()
+            if text.endswith("%"):
+                try:
+                    percent = float(text[:-1])
+                except ValueError:
+                    raise self.make_error("invalid") from None
+                if 0 <= percent <= 100:
+                    return {"percent": percent}
+            elif text.isdigit():
+                return {"count": int(text)}
+        raise self.make_error("invalid")
+
+
+class AirflowShipOptions(Schema):
+    """Per-ship keys that only this orchestrator reads; all optional, Starfleet ignores them."""
+
+    delivery_mode = fields.Enum(DeliveryMode, data_key="DeliveryMode", load_default=DeliveryMode.SQS)
+    aws_conn_id = fields.String(data_key="AwsConnId", load_default=None)
+    default_commit = fields.Boolean(data_key="DefaultCommit", load_default=False)
+    concurrency = fields.Integer(data_key="Concurrency", load_default=8, validate=validate.Range(min=1, max=256))
+    failure_tolerance = FailureTolerance(data_key="FailureTolerance", load_default={"count": 0})
+    retries = fields.Integer(data_key="Retries", load_default=2, validate=validate.Range(min=0, max=20))
+    retry_delay_seconds = fields.Integer(
+        data_key="RetryDelaySeconds", load_default=60, validate=validate.Range(min=0)
+    )
+    pool = fields.String(data_key="Pool", load_default=None)
+    targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
+    max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
+
+
+class WorkerShipBaseConfigurationTemplate(Schema):
+    """Every ship section: Starfleet's keys plus the optional ``Airflow`` mapping."""
+
+    enabled = fields.Boolean(required=True, data_key="Enabled")
+    template_prefix = fields.String(required=True, data_key="TemplatePrefix", validate=validate.Length(min=1))
+    invocation_queue_url = fields.Url(
+        data_key="InvocationQueueUrl", load_default=None, schemes={"https", "http"}, require_tld=False
+    )
+    invocation_sources = fields.List(
+        fields.Enum(InvocationSource), data_key="InvocationSources", load_default=list
+    )
+    eventbridge_timed_frequency = fields.Enum(
+        EventBridgeFrequency, data_key="EventBridgeTimedFrequency", load_default=None
+    )
+    starbase_invocation_topic_arn = fields.String(data_key="StarbaseInvocationTopicArn", load_default=None)
+    alert_configuration = fields.Dict(data_key="AlertConfiguration", load_default=None)
+    airflow = fields.Nested(AirflowShipOptions, data_key="Airflow", load_default=lambda: AirflowShipOptions().load({}))
+
+    class Meta:
+        unknown = INCLUDE  # ship-specific keys live in subclasses; unknown keys are Starfleet's habit too
+
+    @validates_schema(skip_on_field_errors=False)
+    def _check_sources(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        sources = data.get("invocation_sources") or []
+        if InvocationSource.EVENTBRIDGE_TIMED_EVENT in sources and not data.get("eventbridge_timed_frequency"):
+            errors["EventBridgeTimedFrequency"] = [
+                "required when InvocationSources lists EVENTBRIDGE_TIMED_EVENT; expected one of "
+                + ", ".join(f.value for f in EventBridgeFrequency)
+            ]
+        options = data.get("airflow") or {}
+        if options.get("delivery_mode", DeliveryMode.SQS) is DeliveryMode.SQS and not data.get("invocation_queue_url"):
+            errors["InvocationQueueUrl"] = [
+                "required for SQS delivery (the default); set it, or set Airflow.DeliveryMode: INLINE"
+            ]
+        if errors:
+            raise ValidationError(errors)
+
+
+class StarfleetDefaultAccountIndexSchema(Schema):
+    """Starfleet's ``StarfleetDefaultAccountIndex`` section: where the generated index lives in S3."""
+
+    index_bucket = fields.String(required=True, data_key="IndexBucket")
+    bucket_region = fields.String(required=True, data_key="BucketRegion")
+    index_object_path = fields.String(data_key="IndexObjectPath", load_default="accountIndex.json")
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class StarfleetSchema(Schema):
+    """The ``STARFLEET`` section. Starfleet's keys load unchanged; the location keys are ours.
+
+    ``TemplateLocation`` and ``AccountIndexLocation`` accept ``s3://bucket/key`` or a local path, so the
+    embedded default runs without AWS. Without them, templates come from ``TemplateBucket`` and the
+    index from the ``StarfleetDefaultAccountIndex`` section, exactly as in Starfleet.
+    """
+
+    deployment_region = fields.String(required=True, data_key="DeploymentRegion")
+    template_bucket = fields.String(data_key="TemplateBucket", load_default=None)
+    fan_out_queue_url = fields.String(data_key="FanOutQueueUrl", load_default=None)
+    account_index = fields.String(data_key="AccountIndex", load_default="StarfleetDefaultAccountIndex")
+    log_level = fields.String(
+        data_key="LogLevel",
+        load_default="INFO",
+        validate=validate.OneOf(["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"]),
+    )
+    third_party_logger_levels = fields.Dict(data_key="ThirdPartyLoggerLevels", load_default=dict)
+    scope_to_regions = fields.List(fields.String(), data_key="ScopeToRegions", load_default=list)
+    # Ours:
+    template_location = fields.String(data_key="TemplateLocation", load_default=None)
+    account_index_location = fields.String(data_key="AccountIndexLocation", load_default=None)
+    snapshot_location = fields.String(data_key="SnapshotLocation", load_default=None)
+    include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
+    aws_conn_id = fields.String(data_key="AwsConnId", load_default="aws_default")
+
+    class Meta:
+        unknown = INCLUDE
+
+    @validates("scope_to_regions")
+    def _known_regions(self, value: list[str], **kwargs: Any) -> None:
+        problems = check_regions(value, "ScopeToRegions")
+        if problems:
+            raise ValidationError(problems)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _template_store(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("template_bucket") and not data.get("template_location"):
+            raise ValidationError(
+                "expected TemplateBucket (S3, as in Starfleet) or TemplateLocation (s3://bucket/prefix or a local folder)",
+                "TemplateBucket",
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# Payload templates
+# --------------------------------------------------------------------------------------------------
+
+
+class WorkerShipPayloadBaseTemplate(Schema):
+    """Every payload template: a name and a description; unknown keys are kept for the ship."""
+
+    template_name = fields.String(required=True, data_key="TemplateName")
+    template_description = fields.String(required=True, data_key="TemplateDescription")
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class AccountTagNameValueSchema(Schema):
+    """One tag to match: name and value, compared case-insensitively."""
+
+    name = fields.String(required=True, data_key="Name", validate=validate.Length(min=1, max=128))
+    value = fields.String(required=True, data_key="Value", validate=validate.Length(max=256))
+
+
+class AccountsSpecificationSchema(Schema):
+    """Account selectors shared by ``IncludeAccounts`` and ``ExcludeAccounts``."""
+
+    by_names = fields.List(
+        fields.String(validate=validate.Length(min=1, max=128)), data_key="ByNames", load_default=list
+    )
+    by_ids = fields.List(fields.String(), data_key="ByIds", load_default=list)
+    by_org_units = fields.List(
+        fields.String(validate=validate.Length(min=1, max=128)), data_key="ByOrgUnits", load_default=list
+    )
+    by_tags = fields.List(fields.Nested(AccountTagNameValueSchema), data_key="ByTags", load_default=list)
+
+    @validates("by_ids")
+    def _twelve_digits(self, value: list[str], **kwargs: Any) -> None:
+        bad = {i: [f"expected a 12-digit AWS account id, got {v!r}"] for i, v in enumerate(value) if not ACCOUNT_ID_PATTERN.match(str(v))}
+        if bad:
+            raise ValidationError(bad)
+
+
+class IncludeAccountsSpecificationSchema(AccountsSpecificationSchema):
+    """``IncludeAccounts``: the selectors plus ``AllAccounts``, which excludes every other selector."""
+
+    all_accounts = fields.Boolean(data_key="AllAccounts", load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _all_or_some(self, data: dict[str, Any], **kwargs: Any) -> None:
+        selectors = {"ByNames": "by_names", "ByIds": "by_ids", "ByOrgUnits": "by_org_units", "ByTags": "by_tags"}
+        given = [key for key, attr in selectors.items() if data.get(attr)]
+        if data.get("all_accounts") and given:
+            raise ValidationError(
+                {key: ["cannot be combined with AllAccounts: true"] for key in given}
+            )
+        if not data.get("all_accounts") and not given:
+            raise ValidationError(
+                "expected AllAccounts: true or at least one of ByNames, ByIds, ByOrgUnits, ByTags"
+            )
+
+
+class BaseAccountPayloadTemplate(WorkerShipPayloadBaseTemplate):
+    """Payload of ACCOUNT ships: which accounts, and whether the organisation root is one of them."""
+
+    include_accounts = fields.Nested(IncludeAccountsSpecificationSchema, data_key="IncludeAccounts", required=True)
+    exclude_accounts = fields.Nested(AccountsSpecificationSchema, data_key="ExcludeAccounts", load_default=dict)
+    operate_in_org_root = fields.Boolean(data_key="OperateInOrgRoot", load_default=False)
+    # Set by the orchestrator for each target; a template should not set it.
+    starbase_assigned_account = fields.String(data_key="StarbaseAssignedAccount", load_default=None)
+
+    @post_load
+    def _exclude_defaults(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if not data.get("exclude_accounts"):
+            data["exclude_accounts"] = {"by_names": [], "by_ids": [], "by_org_units": [], "by_tags": []}
+        return data
+
+
+class BaseAccountRegionPayloadTemplate(BaseAccountPayloadTemplate):
+    """Payload of ACCOUNT_REGION ships: accounts plus regions (``ALL`` or a list, minus exclusions).
+
+    After loading, ``include_regions`` and ``exclude_regions`` are sets of region names, ``ALL``
+    expanded, as Starfleet leaves them.
+    """
+
+    include_regions = fields.List(fields.String(), data_key="IncludeRegions", required=True, validate=validate.Length(min=1))
+    exclude_regions = fields.List(fields.String(), data_key="ExcludeRegions", load_default=list)
+    starbase_assigned_region = fields.String(data_key="StarbaseAssignedRegion", load_default=None)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _regions(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        include = data.get("include_regions") or []
+        if ALL_REGIONS in include:
+            if len(include) > 1:
+                errors["IncludeRegions"] = ["ALL cannot be combined with other regions"]
+        else:
+            problems = check_regions(include, "IncludeRegions")
+            if problems:
+                errors["IncludeRegions"] = [p.split(": ", 1)[1] for p in problems]
+        problems = check_regions(data.get("exclude_regions") or [], "ExcludeRegions")
+        if problems:
+            errors["ExcludeRegions"] = [p.split(": ", 1)[1] for p in problems]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _expand_regions(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        include = data["include_regions"]
+        data["include_regions"] = set(supported_regions()) if ALL_REGIONS in include else set(include)
+        data["exclude_regions"] = set(data.get("exclude_regions") or [])
+        return data
