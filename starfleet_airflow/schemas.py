@@ -102,9 +102,7 @@ class AirflowShipOptions(Schema):
     concurrency = fields.Integer(data_key="Concurrency", load_default=8, validate=validate.Range(min=1, max=256))
     failure_tolerance = FailureTolerance(data_key="FailureTolerance", load_default={"count": 0})
     retries = fields.Integer(data_key="Retries", load_default=2, validate=validate.Range(min=0, max=20))
-    retry_delay_seconds = fields.Integer(
-        data_key="RetryDelaySeconds", load_default=60, validate=validate.Range(min=0)
-    )
+    retry_delay_seconds = fields.Integer(data_key="RetryDelaySeconds", load_default=60, validate=validate.Range(min=0))
     pool = fields.String(data_key="Pool", load_default=None)
     targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
@@ -118,9 +116,7 @@ class WorkerShipBaseConfigurationTemplate(Schema):
     invocation_queue_url = fields.Url(
         data_key="InvocationQueueUrl", load_default=None, schemes={"https", "http"}, require_tld=False
     )
-    invocation_sources = fields.List(
-        fields.Enum(InvocationSource), data_key="InvocationSources", load_default=list
-    )
+    invocation_sources = fields.List(fields.Enum(InvocationSource), data_key="InvocationSources", load_default=list)
     eventbridge_timed_frequency = fields.Enum(
         EventBridgeFrequency, data_key="EventBridgeTimedFrequency", load_default=None
     )
@@ -240,7 +236,11 @@ class AccountsSpecificationSchema(Schema):
 
     @validates("by_ids")
     def _twelve_digits(self, value: list[str], **kwargs: Any) -> None:
-        bad = {i: [f"expected a 12-digit AWS account id, got {v!r}"] for i, v in enumerate(value) if not ACCOUNT_ID_PATTERN.match(str(v))}
+        bad = {
+            i: [f"expected a 12-digit AWS account id, got {v!r}"]
+            for i, v in enumerate(value)
+            if not ACCOUNT_ID_PATTERN.match(str(v))
+        }
         if bad:
             raise ValidationError(bad)
 
@@ -255,13 +255,9 @@ class IncludeAccountsSpecificationSchema(AccountsSpecificationSchema):
         selectors = {"ByNames": "by_names", "ByIds": "by_ids", "ByOrgUnits": "by_org_units", "ByTags": "by_tags"}
         given = [key for key, attr in selectors.items() if data.get(attr)]
         if data.get("all_accounts") and given:
-            raise ValidationError(
-                {key: ["cannot be combined with AllAccounts: true"] for key in given}
-            )
+            raise ValidationError({key: ["cannot be combined with AllAccounts: true"] for key in given})
         if not data.get("all_accounts") and not given:
-            raise ValidationError(
-                "expected AllAccounts: true or at least one of ByNames, ByIds, ByOrgUnits, ByTags"
-            )
+            raise ValidationError("expected AllAccounts: true or at least one of ByNames, ByIds, ByOrgUnits, ByTags")
 
 
 class BaseAccountPayloadTemplate(WorkerShipPayloadBaseTemplate):
@@ -287,7 +283,9 @@ class BaseAccountRegionPayloadTemplate(BaseAccountPayloadTemplate):
     expanded, as Starfleet leaves them.
     """
 
-    include_regions = fields.List(fields.String(), data_key="IncludeRegions", required=True, validate=validate.Length(min=1))
+    include_regions = fields.List(
+        fields.String(), data_key="IncludeRegions", required=True, validate=validate.Length(min=1)
+    )
     exclude_regions = fields.List(fields.String(), data_key="ExcludeRegions", load_default=list)
     starbase_assigned_region = fields.String(data_key="StarbaseAssignedRegion", load_default=None)
 
