@@ -195,7 +195,8 @@ class StarfleetSchema(Schema):
     def _template_store(self, data: dict[str, Any], **kwargs: Any) -> None:
         if not data.get("template_bucket") and not data.get("template_location"):
             raise ValidationError(
-                "expected TemplateBucket (S3, as in Starfleet) or TemplateLocation (s3://bucket/prefix or a local folder)",
+                "expected TemplateBucket (S3, as in Starfleet) or TemplateLocation"
+                " (s3://bucket/prefix or a local folder)",
                 "TemplateBucket",
             )
 
