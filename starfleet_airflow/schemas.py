@@ -40,12 +40,12 @@ def supported_regions() -> frozenset[str]:
     return frozenset(botocore.session.get_session().get_available_regions("ec2"))
 
 
-def check_regions(regions: list[str] | set[str], key: str) -> list[str]:
-    """Return an error message for each unknown region (empty when all are known)."""
+def check_regions(regions: list[str] | set[str]) -> list[str]:
+    """Return one error message naming every unknown region (empty when all are known)."""
     unknown = sorted(set(regions) - supported_regions())
     if not unknown:
         return []
-    return [f"{key}: unknown region(s) {', '.join(unknown)}; expected AWS region names such as us-east-1"]
+    return [f"unknown region(s) {', '.join(unknown)}; expected AWS region names such as us-east-1"]
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
@@ -187,7 +187,7 @@ class StarfleetSchema(Schema):
 
     @validates("scope_to_regions")
     def _known_regions(self, value: list[str], **kwargs: Any) -> None:
-        problems = check_regions(value, "ScopeToRegions")
+        problems = check_regions(value)
         if problems:
             raise ValidationError(problems)
 
@@ -251,10 +251,11 @@ class IncludeAccountsSpecificationSchema(AccountsSpecificationSchema):
 
     all_accounts = fields.Boolean(data_key="AllAccounts", load_default=False)
 
-    @validates_schema(skip_on_field_errors=False)
-    def _all_or_some(self, data: dict[str, Any], **kwargs: Any) -> None:
-        selectors = {"ByNames": "by_names", "ByIds": "by_ids", "ByOrgUnits": "by_org_units", "ByTags": "by_tags"}
-        given = [key for key, attr in selectors.items() if data.get(attr)]
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _all_or_some(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        # Judged on the original input: a selector whose values failed validation is still "given".
+        original = original if isinstance(original, dict) else {}
+        given = [key for key in ("ByNames", "ByIds", "ByOrgUnits", "ByTags") if original.get(key)]
         if data.get("all_accounts") and given:
             raise ValidationError({key: ["cannot be combined with AllAccounts: true"] for key in given})
         if not data.get("all_accounts") and not given:
@@ -298,12 +299,12 @@ class BaseAccountRegionPayloadTemplate(BaseAccountPayloadTemplate):
             if len(include) > 1:
                 errors["IncludeRegions"] = ["ALL cannot be combined with other regions"]
         else:
-            problems = check_regions(include, "IncludeRegions")
+            problems = check_regions(include)
             if problems:
-                errors["IncludeRegions"] = [p.split(": ", 1)[1] for p in problems]
-        problems = check_regions(data.get("exclude_regions") or [], "ExcludeRegions")
+                errors["IncludeRegions"] = problems
+        problems = check_regions(data.get("exclude_regions") or [])
         if problems:
-            errors["ExcludeRegions"] = [p.split(": ", 1)[1] for p in problems]
+            errors["ExcludeRegions"] = problems
         if errors:
             raise ValidationError(errors)
 
