@@ -7,7 +7,9 @@ operation per selector plus one pass over accounts x wanted regions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from starfleet_airflow.account_index import AccountIndex
@@ -53,6 +55,22 @@ def wanted_regions(payload: dict[str, Any], scope_to_regions: Iterable[str] = ()
     return sorted(regions)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large lists of tuples.
+
+    Tuples of strings cannot form reference cycles, yet each allocation burst triggers collections
+    that scan every live object: at 100,000 targets that doubled the cost and broke linearity.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def resolve_targets(
     payload: dict[str, Any],
     index: AccountIndex,
@@ -71,11 +89,12 @@ def resolve_targets(
     regions = wanted_regions(payload, scope_to_regions)
     targets: list[Target] = []
     append = targets.append
-    for account_id in accounts:
-        enabled = index.regions_of(account_id)
-        for region in regions:
-            if region in enabled:
-                append(Target(account_id, region))
+    with _collector_paused():
+        for account_id in accounts:
+            enabled = index.regions_of(account_id)
+            for region in regions:
+                if region in enabled:
+                    append(Target(account_id, region))
     return targets
 
 
