@@ -1,0 +1,18 @@
+# Sourced by the scripts in this folder: make sure .venv exists with the pinned requirements.
+# Re-installs only when requirements*.txt, constraints.txt or pyproject.toml changed (stamp file).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON_BIN="${PYTHON:-python3}"
+stamp_now="$(cat "$ROOT"/requirements.txt "$ROOT"/requirements-dev.txt "$ROOT"/constraints.txt "$ROOT"/pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating $VENV with $("$PYTHON_BIN" --version)"
+  "$PYTHON_BIN" -m venv "$VENV"
+fi
+if [ "$(cat "$VENV/.starfleet-stamp" 2>/dev/null)" != "$stamp_now" ]; then
+  echo "==> installing pinned requirements (about a minute on a new machine)"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -r "$ROOT/requirements-dev.txt"
+  "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
+  echo "$stamp_now" > "$VENV/.starfleet-stamp"
+fi
