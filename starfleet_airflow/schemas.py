@@ -181,6 +181,13 @@ class StarfleetSchema(Schema):
     snapshot_location = fields.String(data_key="SnapshotLocation", load_default=None)
     include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
     aws_conn_id = fields.String(data_key="AwsConnId", load_default="aws_default")
+    # The SQS queue receiving the template bucket's s3:ObjectCreated:* notifications (S3 invocation source).
+    template_events_queue_url = fields.Url(
+        data_key="TemplateEventsQueueUrl", load_default=None, schemes={"https", "http"}, require_tld=False
+    )
+    template_events_poll_seconds = fields.Integer(
+        data_key="TemplateEventsPollSeconds", load_default=30, validate=validate.Range(min=1)
+    )
 
     class Meta:
         unknown = INCLUDE
