@@ -29,6 +29,7 @@ from ships.iam_role.ship import IamRoleConflictError
 from ships.iam_role.variables import VariableError
 from starfleet_airflow.account_index import AccountIndex
 from starfleet_airflow.aws import assume_role_session
+from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
 from starfleet_airflow.schemas import flatten_errors
 from starfleet_airflow.ship import FanOutStrategy, RunContext
 from starfleet_airflow.synthetic_org import sample_organisation
@@ -382,20 +383,34 @@ def test_account_name_comes_from_the_account_index(aws: boto3.Session, tmp_path:
     run(aws, template, ACCOUNT_A, commit=True, run_context=RunContext(extra={"account_index": index}))
     assert role_in_iam(iam_in(aws, ACCOUNT_A))["Tags"]["AccountName"] == "prod-web-1"
 
-    # Without the runner's snapshot, STARFLEET.AccountIndexLocation is read.
-    (tmp_path / "index.json").write_text(json.dumps(sample_organisation()))
-    ship = IamRoleWorkerShip(
-        make_ship(aws).configuration,
-        {**STARFLEET, "account_index_location": str(tmp_path / "index.json")},
-        aws_session=aws,
+    # Without the runner's snapshot, the index the configuration names is read (a path relative to the
+    # folder that holds config/, as in the sample configuration).
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "starfleet.yaml").write_text(
+        "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
+        "  AccountIndexLocation: index/accountIndex.json\n"
     )
-    ship.load_template({**template, "StarbaseAssignedAccount": ACCOUNT_B})
-    ship.execute(commit=True)
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "accountIndex.json").write_text(json.dumps(sample_organisation()))
+    STARFLEET_CONFIGURATION.use(load_configuration(config_dir))
+    try:
+        run(aws, template, ACCOUNT_B, commit=True)
+    finally:
+        STARFLEET_CONFIGURATION.reset()
     assert role_in_iam(iam_in(aws, ACCOUNT_B))["Tags"]["AccountName"] == "Sandbox-Alice"
 
-    # With neither, the run fails before touching the account, saying what to configure.
-    with pytest.raises(VariableError, match="AccountIndexLocation"):
-        run(aws, template, "100000000002", commit=True)
+    # An index that cannot be read fails the target before the account is touched, saying why.
+    (config_dir / "starfleet.yaml").write_text(
+        "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
+        "  AccountIndexLocation: index/missing.json\n"
+    )
+    STARFLEET_CONFIGURATION.use(load_configuration(config_dir))
+    try:
+        with pytest.raises(VariableError, match=r"\$\{AccountName\}: the account name comes from the account index"):
+            run(aws, template, "100000000002", commit=True)
+    finally:
+        STARFLEET_CONFIGURATION.reset()
     assert role_in_iam(iam_in(aws, "100000000002")) is None
 
 
@@ -550,3 +565,64 @@ def test_plan_of_an_unchanged_role_is_empty_and_a_missing_role_is_created() -> N
 # --------------------------------------------------------------------------------------------------
 # Delivery modes
 # --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded_ship(tmp_path: Path) -> Any:
+    """The ship as the orchestrator loads it: discovered in ships/, its section from config/iam_role.yaml."""
+    from starfleet_airflow.registry import load_ships
+
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "starfleet.yaml").write_text(
+        "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
+        "  AccountIndexLocation: accountIndex.json\n"
+    )
+    (config_dir / "iam_role.yaml").write_text((REPO / "config" / "iam_role.yaml").read_text())
+    configuration = load_configuration(config_dir)
+    assert configuration.ok, configuration.errors
+    registry = load_ships(configuration, REPO / "ships", use_entry_points=False)
+    loaded = registry.get("IamRoleWorkerShip")
+    assert loaded is not None, registry.why_not_loaded("IamRoleWorkerShip")
+    return loaded
+
+
+@pytest.fixture
+def aws_managed_policies() -> Iterator[boto3.Session]:
+    """moto with AWS managed policies (SecurityAudit, ...) in every account: what the sample attaches."""
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        yield boto3.Session(region_name="us-east-1")
+
+
+def test_inline_delivery_runs_the_sample_template(aws_managed_policies: boto3.Session, loaded_ship: Any) -> None:
+    """Inline delivery (Airflow workers) goes through the runner, which assigns the account itself."""
+    from starfleet_airflow.runner import SUCCEEDED, run_ship_for_target
+
+    aws = aws_managed_policies
+    raw = yaml.safe_load((REPO / "templates" / "IamRoleWorkerShip" / "SecurityAuditRole.yaml").read_text())
+
+    dry = run_ship_for_target(loaded_ship, raw, ACCOUNT_A, None, commit=False, aws_session=aws)
+    assert dry.status == SUCCEEDED, dry.error
+    assert ("create_role", "starfleet-security-audit") in actions(dry.detail)
+    assert role_in_iam(iam_in(aws, ACCOUNT_A), "starfleet-security-audit") is None
+
+    applied = run_ship_for_target(loaded_ship, raw, ACCOUNT_A, None, commit=True, aws_session=aws)
+    assert applied.status == SUCCEEDED, applied.error
+    assert [change["action"] for change in applied.detail] == [c["action"] for c in dry.detail]
+    role = role_in_iam(iam_in(aws, ACCOUNT_A), "starfleet-security-audit")
+    assert role is not None and role["Path"] == "/security/"
+    assert role["Managed"] == [
+        "arn:aws:iam::aws:policy/SecurityAudit",
+        "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+    ]
+    assert role["Tags"]["AuditScope"] == ACCOUNT_A
+
+    again = run_ship_for_target(loaded_ship, raw, ACCOUNT_A, None, commit=True, aws_session=aws)
+    assert (again.status, again.detail) == (SUCCEEDED, [])
+    json.dumps(again.to_dict())
+
+    broken = {**raw, "Description": "for ${Team}"}
+    refused = run_ship_for_target(loaded_ship, broken, ACCOUNT_B, None, commit=True, aws_session=aws)
+    assert refused.status == "invalid"
+    assert "unknown variable ${Team}" in (refused.error or "")
+    assert role_in_iam(iam_in(aws, ACCOUNT_B), "starfleet-security-audit") is None

@@ -114,24 +114,28 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
         return resolve
 
     def _account_name(self, account_id: str) -> str:
-        """The account's name from the account index: the run's snapshot if the runner passed one, else
-        ``STARFLEET.AccountIndexLocation``. The payload itself only carries the id."""
-        from starfleet_airflow.account_index import AccountIndex, load_account_index
-        from starfleet_airflow.locations import parse_location
+        """The account's name, from the account index: the payload carries only the id.
+
+        The index is the run's snapshot when the runner passed one (``run_context.extra["account_index"]``),
+        else the one the configuration names (``STARFLEET.AccountIndexLocation`` or Starfleet's
+        ``StarfleetDefaultAccountIndex`` section), read once per ship instance and only for templates that
+        use ``${AccountName}``.
+        """
+        from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
+        from starfleet_airflow.config import STARFLEET_CONFIGURATION, ConfigurationError
 
         index = self.run_context.extra.get("account_index")
         if not isinstance(index, AccountIndex):
-            location_text = self.starfleet_configuration.get("account_index_location")
-            if not location_text:
+            try:
+                location = STARFLEET_CONFIGURATION.configuration.account_index_location
+                if location is None:
+                    raise ConfigurationError("STARFLEET: no account index location")
+                s3 = self.aws_session.client("s3") if location.is_s3 else None
+                index = load_account_index(location, s3_client=s3, include_inactive=True)
+            except (ConfigurationError, AccountIndexError) as exc:
                 raise VariableError(
-                    [
-                        "${AccountName}: the account name comes from the account index; set"
-                        " STARFLEET.AccountIndexLocation (or run where the runner passes the index)"
-                    ]
-                )
-            location = parse_location(location_text)
-            s3 = self.aws_session.client("s3") if location.is_s3 else None
-            index = load_account_index(location, s3_client=s3, include_inactive=True)
+                    [f"${{AccountName}}: the account name comes from the account index, which could not be read: {exc}"]
+                ) from exc
         account = index.accounts.get(account_id)
         if account is None:
             raise VariableError([f"${{AccountName}}: account {account_id} is not in the account index {index.source}"])
