@@ -1,0 +1,255 @@
+"""AwsConfigWorkerShip: AWS Config recorder, delivery channel and retention, the same in every account/region.
+
+One run handles one account/region (the ACCOUNT_REGION fan-out): it assumes ``WorkerRoleToAssume`` in the
+account, reads AWS Config's state in the region, works out the configuration that applies there (the
+template's default, or the one override that matches), and changes only what differs. Without commit it
+changes nothing and logs (and returns) the exact differences; a second run finds none.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ships.aws_config.overrides import (
+    OverrideError,
+    index_selectors_used,
+    needs_index,
+    possible_accounts,
+    select_configuration,
+)
+from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
+from ships.aws_config.state import Change, CurrentState, plan_changes
+from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
+from starfleet_airflow.aws import assume_role_session
+from starfleet_airflow.locations import Location, parse_location
+from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
+
+LOGGER = logging.getLogger(__name__)
+
+
+class AwsConfigShipError(Exception):
+    """The ship refused a target or AWS refused a change; the message names the target and the cause."""
+
+
+class AwsConfigWorkerShip(StarfleetWorkerShip):
+    """Enable and configure AWS Config in each account/region a template selects."""
+
+    fan_out_strategy = FanOutStrategy.ACCOUNT_REGION
+    payload_template_class = AwsConfigWorkerShipPayloadTemplate
+    configuration_template_class = AwsConfigWorkerShipConfigurationTemplate
+
+    def execute(self, commit: bool = False) -> list[dict[str, Any]]:
+        """Make AWS Config in the assigned account/region match the template.
+
+        Returns the differences found (applied when ``commit``), one JSON-able dict per changed resource;
+        an empty list means the target already matches.
+        """
+        account_id, region = self._assigned_target()
+        self._check_target(account_id, region)
+        index = self._index_if_needed()
+        try:
+            source, settings = select_configuration(self.payload, account_id, region, index)
+        except OverrideError as exc:
+            raise AwsConfigShipError(f"{self.payload['template_name']}: {exc}") from exc
+        LOGGER.info("%s/%s: using %s of template %s", account_id, region, source, self.payload["template_name"])
+
+        client = self._config_client(account_id, region)
+        partition = self.aws_session.get_partition_for_region(region)
+        current = read_current(client)
+        changes = plan_changes(current, settings, account_id=account_id, region=region, partition=partition)
+        self._note_kept_names(current, settings, account_id, region)
+
+        if not changes:
+            LOGGER.info("%s/%s: AWS Config already matches the template; nothing to do", account_id, region)
+            return []
+        for change in changes:
+            LOGGER.info(
+                "%s/%s: %s %s %s %r: %s",
+                account_id,
+                region,
+                "applying" if commit else "dry run, would",
+                change.action,
+                change.resource,
+                change.name,
+                change.changes,
+            )
+            if commit:
+                apply_change(client, change, account_id, region)
+        if not settings["recorder_configuration"]["recording_enabled"]:
+            LOGGER.warning(
+                "%s/%s: RecordingEnabled is false in %s: the recorder is configured but not recording",
+                account_id,
+                region,
+                source,
+            )
+        return [change.to_dict(account_id, region, source) for change in changes]
+
+    # -- target checks ------------------------------------------------------------------------------
+
+    def _assigned_target(self) -> tuple[str, str]:
+        account_id = self.payload.get("starbase_assigned_account")
+        region = self.payload.get("starbase_assigned_region")
+        if not account_id or not region:
+            raise AwsConfigShipError(
+                f"{self.payload.get('template_name')}: expected StarbaseAssignedAccount and StarbaseAssignedRegion"
+                " in the payload (the orchestrator sets them for each account/region)"
+            )
+        return str(account_id), str(region)
+
+    def _check_target(self, account_id: str, region: str) -> None:
+        """Refuse a target the template cannot have produced: a second guard behind the orchestrator.
+
+        Regions are fully known from the template (and ``STARFLEET.ScopeToRegions``). Accounts are checked
+        as far as the template's literals go: an account excluded by id, or missing from a ``ByIds``-only
+        selection; selections by name, OU or tag were already resolved by the orchestrator.
+        """
+        name = self.payload["template_name"]
+        wanted = set(self.payload["include_regions"]) - set(self.payload["exclude_regions"])
+        if region not in wanted:
+            raise AwsConfigShipError(
+                f"{name}: region {region} is outside the template's IncludeRegions/ExcludeRegions; refusing to touch it"
+            )
+        scope = set(self.starfleet_configuration.get("scope_to_regions") or ())
+        if scope and region not in scope:
+            raise AwsConfigShipError(
+                f"{name}: region {region} is outside STARFLEET.ScopeToRegions; refusing to touch it"
+            )
+        possible = possible_accounts(self.payload["include_accounts"], self.payload["exclude_accounts"])
+        if not (possible.every and account_id not in possible.excluded) and account_id not in possible.ids:
+            raise AwsConfigShipError(
+                f"{name}: account {account_id} is not selected by the template's IncludeAccounts/ExcludeAccounts;"
+                " refusing to touch it"
+            )
+
+    # -- AWS access ---------------------------------------------------------------------------------
+
+    def _config_client(self, account_id: str, region: str) -> Any:
+        role = self.configuration.get("worker_role_to_assume")
+        if not role:
+            raise AwsConfigShipError(
+                f"{self.worker_ship_name}: WorkerRoleToAssume is missing from the ship's configuration section"
+            )
+        session = assume_role_session(
+            self.aws_session,
+            account_id,
+            role,
+            region=region,
+            session_name=self.configuration.get("worker_role_session_name") or self.worker_ship_name,
+            partition=self.aws_session.get_partition_for_region(region),
+        )
+        return session.client("config", region_name=region)
+
+    def _index_if_needed(self) -> AccountIndex | None:
+        """The account index, only when an override selects by name, OU or tag (else no S3 read at all)."""
+        overrides = self.payload.get("account_override_configurations") or []
+        if not any(needs_index(o) for o in overrides):
+            return None
+        text = self.starfleet_configuration.get("account_index_location")
+        if not text:
+            raise AwsConfigShipError(
+                f"{self.payload['template_name']}: AccountOverrideConfigurations select accounts by name, OU or tag"
+                f" ({'; '.join(index_selectors_used(overrides))}), which needs the account index; expected"
+                " STARFLEET.AccountIndexLocation (s3://bucket/key or a local path) in the configuration"
+            )
+        include_inactive = bool(self.starfleet_configuration.get("include_inactive_accounts"))
+        location = parse_location(text)
+        try:
+            return cached_account_index(location, self.aws_session, include_inactive=include_inactive)
+        except AccountIndexError as exc:
+            raise AwsConfigShipError(f"{self.payload['template_name']}: {exc}") from exc
+
+    def _note_kept_names(self, current: CurrentState, settings: dict[str, Any], account_id: str, region: str) -> None:
+        """Say so when an existing recorder/channel keeps a name other than PreferredName (no rename in AWS)."""
+        pairs = (
+            ("configuration recorder", current.recorder, settings["recorder_configuration"]["preferred_name"]),
+            ("delivery channel", current.channel, settings["delivery_channel_details"]["preferred_name"]),
+        )
+        for what, existing, preferred in pairs:
+            if existing and existing.get("name") != preferred:
+                LOGGER.info(
+                    "%s/%s: keeping the existing %s name %r (PreferredName %r applies only to a new one)",
+                    account_id,
+                    region,
+                    what,
+                    existing.get("name"),
+                    preferred,
+                )
+
+
+def read_current(client: Any) -> CurrentState:
+    """AWS Config's state in the client's account/region: at most one of each resource exists there.
+
+    Service-linked recorders (``servicePrincipal`` set) belong to other AWS services and are ignored.
+    """
+    described = client.describe_configuration_recorders().get("ConfigurationRecorders", [])
+    recorders = [r for r in described if not r.get("servicePrincipal")]
+    recorder = recorders[0] if recorders else None
+    recording = False
+    if recorder:
+        statuses = client.describe_configuration_recorder_status(ConfigurationRecorderNames=[recorder["name"]]).get(
+            "ConfigurationRecordersStatus", []
+        )
+        recording = bool(statuses and statuses[0].get("recording"))
+    channels = client.describe_delivery_channels().get("DeliveryChannels", [])
+    retention = client.describe_retention_configurations().get("RetentionConfigurations", [])
+    return CurrentState(
+        recorder=recorder,
+        recording=recording,
+        channel=channels[0] if channels else None,
+        retention_days=retention[0]["RetentionPeriodInDays"] if retention else None,
+    )
+
+
+def apply_change(client: Any, change: Change, account_id: str, region: str) -> None:
+    """Make one API call; a refusal names the target, the call and AWS's reason."""
+    try:
+        getattr(client, change.call)(**change.params)
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsConfigShipError(f"{account_id}/{region}: {change.call} failed: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# Account index, read once per version
+# --------------------------------------------------------------------------------------------------
+
+_INDEX_CACHE: dict[tuple[str, bool], tuple[Any, AccountIndex]] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _index_version(location: Location, s3_client: Any) -> Any:
+    """A cheap token that changes when the index does: the S3 ETag, or the file's mtime and size."""
+    if location.is_s3:
+        try:
+            return s3_client.head_object(Bucket=location.bucket, Key=location.key)["ETag"]
+        except (ClientError, BotoCoreError):
+            return None  # let the read itself report the problem
+    try:
+        stat = Path(location.key).stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def cached_account_index(location: Location, session: Any, *, include_inactive: bool) -> AccountIndex:
+    """The index at ``location``, parsed again only when it changed since the last call in this process.
+
+    A Lambda container or an Airflow worker runs many targets in a row; the index (megabytes for a large
+    organisation) is worth one HEAD per target rather than one download and parse.
+    """
+    s3_client = session.client("s3") if location.is_s3 else None
+    version = _index_version(location, s3_client)
+    key = (str(location), include_inactive)
+    with _INDEX_LOCK:
+        cached = _INDEX_CACHE.get(key)
+        if cached is not None and version is not None and cached[0] == version:
+            return cached[1]
+    index = load_account_index(location, s3_client=s3_client, include_inactive=include_inactive)
+    if version is not None:
+        with _INDEX_LOCK:
+            _INDEX_CACHE[key] = (version, index)
+    return index

@@ -1,0 +1,668 @@
+"""AwsConfigWorkerShip against moto: several accounts and regions of the 20-account sample organisation.
+
+Targets come from the real resolver over the sample index, exactly as the orchestrator would send them,
+and the state is checked with plain boto3 calls in each account/region (never through the ship's own
+reading code).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from marshmallow import ValidationError
+from moto import mock_aws
+
+from ships.aws_config import WORKER_SHIP_PLUGINS, AwsConfigWorkerShip
+from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
+from ships.aws_config.ship import AwsConfigShipError
+from ships.aws_config.state import canonical_recorder, desired_recorder
+from starfleet_airflow.account_index import AccountIndex
+from starfleet_airflow.aws import assume_role_session
+from starfleet_airflow.resolve import Target, resolve_targets
+from starfleet_airflow.schemas import StarfleetSchema, flatten_errors
+from starfleet_airflow.ship import FanOutStrategy
+from starfleet_airflow.synthetic_org import sample_organisation
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROD_WEB_1 = "100000000001"  # Production/Web; all default regions
+PROD_DATA_1 = "100000000004"  # Production/Data, Team=data; all default regions
+DEV_WEB_2 = "100000000008"  # us-east-1 only
+SANDBOX_BOB = "100000000012"  # Sandbox; us-west-2 only
+REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
+
+SHIP_SECTION = {
+    "Enabled": True,
+    "TemplatePrefix": "AwsConfigWorkerShip/",
+    "WorkerRoleToAssume": "starfleet-worker-role",
+    "Airflow": {"DeliveryMode": "INLINE"},
+}
+
+DEFAULT_CONFIGURATION: dict[str, Any] = {
+    "DeliveryChannelDetails": {
+        "BucketName": "org-config-bucket",
+        "BucketKeyPrefix": "aws-config",
+        "S3DeliveryFrequency": "TwentyFour_Hours",
+    },
+    "RecorderConfiguration": {
+        "ConfigRoleName": "aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+        "RecordingEnabled": True,
+        "RecordingGroup": {"RecordEverything": {"RecordGlobalsInTheseRegions": ["us-east-1"]}},
+    },
+    "RetentionPeriodInDays": 2557,
+}
+
+SANDBOX_CONFIGURATION: dict[str, Any] = {
+    "DeliveryChannelDetails": {"BucketName": "sandbox-config-bucket", "S3DeliveryFrequency": "Six_Hours"},
+    "RecorderConfiguration": {
+        "ConfigRoleName": "AwsConfigRecorder",
+        "RecordingEnabled": True,
+        "RecordingGroup": {"RecordSpecificResources": ["AWS::S3::Bucket", "AWS::EC2::SecurityGroup"]},
+    },
+    "RetentionPeriodInDays": 365,
+}
+
+
+def template(**changes: Any) -> dict[str, Any]:
+    """A template over three accounts and three regions; keyword arguments replace top-level keys."""
+    raw: dict[str, Any] = {
+        "TemplateName": "AwsConfigTest",
+        "TemplateDescription": "AWS Config in the test accounts",
+        "IncludeAccounts": {"ByIds": [PROD_WEB_1, PROD_DATA_1, DEV_WEB_2, SANDBOX_BOB]},
+        "IncludeRegions": list(REGIONS),
+        "DefaultConfiguration": copy.deepcopy(DEFAULT_CONFIGURATION),
+    }
+    raw.update(copy.deepcopy(changes))
+    return raw
+
+
+def override(configuration: dict[str, Any] | None = None, **selection: Any) -> dict[str, Any]:
+    """One AccountOverrideConfigurations entry: a full configuration plus its selectors."""
+    return {**copy.deepcopy(configuration or SANDBOX_CONFIGURATION), **selection}
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session() -> Iterator[boto3.Session]:
+    """A fresh moto world for each test; the session plays the orchestrator's own identity."""
+    with mock_aws():
+        yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def index() -> AccountIndex:
+    return AccountIndex.from_dict(sample_organisation(), source="sample")
+
+
+@pytest.fixture
+def index_file(tmp_path: Path) -> Path:
+    path = tmp_path / "accountIndex.json"
+    path.write_text(json.dumps(sample_organisation()))
+    return path
+
+
+def starfleet(**extra: Any) -> dict[str, Any]:
+    return StarfleetSchema().load({"DeploymentRegion": "us-east-1", "TemplateLocation": "templates/", **extra})
+
+
+def make_ship(session: boto3.Session, starfleet_configuration: dict[str, Any] | None = None) -> AwsConfigWorkerShip:
+    return AwsConfigWorkerShip(
+        configuration=AwsConfigWorkerShipConfigurationTemplate().load(SHIP_SECTION),
+        starfleet_configuration=starfleet_configuration or starfleet(),
+        aws_session=session,
+    )
+
+
+def run(
+    session: boto3.Session,
+    raw: dict[str, Any],
+    account_id: str,
+    region: str,
+    *,
+    commit: bool,
+    starfleet_configuration: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run the ship on one target, with the message body the orchestrator would send."""
+    ship = make_ship(session, starfleet_configuration)
+    body = json.loads(json.dumps({**raw, "StarbaseAssignedAccount": account_id, "StarbaseAssignedRegion": region}))
+    ship.load_template(body)
+    result = ship.execute(commit=commit)
+    json.dumps(result)  # the outcome detail must be JSON-able
+    return result
+
+
+def targets(raw: dict[str, Any], index: AccountIndex) -> list[Target]:
+    payload = AwsConfigWorkerShipPayloadTemplate().load(raw)
+    return resolve_targets(payload, index, FanOutStrategy.ACCOUNT_REGION)
+
+
+def run_all(session: boto3.Session, raw: dict[str, Any], index: AccountIndex, *, commit: bool, **kw: Any) -> dict:
+    return {t: run(session, raw, t.account_id, t.region, commit=commit, **kw) for t in targets(raw, index)}
+
+
+def aws_config_state(session: boto3.Session, account_id: str, region: str) -> dict[str, Any]:
+    """AWS Config in one account/region, read with plain boto3 calls."""
+    client = assume_role_session(session, account_id, "reader", region=region, session_name="test").client(
+        "config", region_name=region
+    )
+    return {
+        "recorders": client.describe_configuration_recorders()["ConfigurationRecorders"],
+        "status": client.describe_configuration_recorder_status()["ConfigurationRecordersStatus"],
+        "channels": client.describe_delivery_channels()["DeliveryChannels"],
+        "retention": client.describe_retention_configurations()["RetentionConfigurations"],
+    }
+
+
+def untouched(state: dict[str, Any]) -> bool:
+    return not any(state.values())
+
+
+def by_resource(changes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {c["resource"]: c for c in changes}
+
+
+# --------------------------------------------------------------------------------------------------
+# Enable, no-op, dry run, change
+# --------------------------------------------------------------------------------------------------
+
+
+def test_enables_aws_config_in_every_target_and_never_in_a_region_not_enabled(
+    session: boto3.Session, index: AccountIndex
+) -> None:
+    raw = template()
+    planned = targets(raw, index)
+    # The sample organisation: dev-web-2 has us-east-1 only, Sandbox-Bob us-west-2 only.
+    assert Target(DEV_WEB_2, "eu-west-1") not in planned
+    assert Target(SANDBOX_BOB, "us-east-1") not in planned
+    assert Target(SANDBOX_BOB, "us-west-2") in planned
+    assert len({t.account_id for t in planned}) == 4
+    assert len({t.region for t in planned}) == 3
+
+    results = run_all(session, raw, index, commit=True)
+
+    for (account_id, region), changes in results.items():
+        assert [(c["resource"], c["action"]) for c in changes] == [
+            ("ConfigurationRecorder", "create"),
+            ("DeliveryChannel", "create"),
+            ("RetentionConfiguration", "create"),
+            ("RecorderStatus", "start"),
+        ]
+        state = aws_config_state(session, account_id, region)
+        (recorder,) = state["recorders"]
+        assert recorder["name"] == "default"
+        assert recorder["roleARN"] == (
+            f"arn:aws:iam::{account_id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+        )
+        assert recorder["recordingGroup"]["allSupported"] is True
+        # Global resource types in us-east-1 only, as RecordGlobalsInTheseRegions says.
+        assert recorder["recordingGroup"]["includeGlobalResourceTypes"] is (region == "us-east-1")
+        assert state["status"][0]["recording"] is True
+        (channel,) = state["channels"]
+        assert channel["s3BucketName"] == "org-config-bucket"
+        assert channel["s3KeyPrefix"] == "aws-config"
+        assert channel["configSnapshotDeliveryProperties"] == {"deliveryFrequency": "TwentyFour_Hours"}
+        assert state["retention"][0]["RetentionPeriodInDays"] == 2557
+
+    for account_id in (PROD_WEB_1, PROD_DATA_1, DEV_WEB_2, SANDBOX_BOB):
+        for region in REGIONS:
+            if Target(account_id, region) not in planned:
+                assert untouched(aws_config_state(session, account_id, region)), (account_id, region)
+
+
+def test_second_run_changes_nothing(session: boto3.Session, index: AccountIndex) -> None:
+    raw = template(
+        IncludeAccounts={"ByIds": [PROD_WEB_1, PROD_DATA_1]},
+        IncludeRegions=["us-east-1", "eu-west-1"],
+        AccountOverrideConfigurations=[override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["eu-west-1"])],
+    )
+    first = run_all(session, raw, index, commit=True)
+    assert all(first.values())
+    before = {t: aws_config_state(session, *t) for t in first}
+
+    assert run_all(session, raw, index, commit=True) == {t: [] for t in first}
+    assert run_all(session, raw, index, commit=False) == {t: [] for t in first}
+    assert {t: aws_config_state(session, *t) for t in first} == before
+
+
+def test_dry_run_changes_nothing_and_reports_the_exact_differences(
+    session: boto3.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ships.aws_config")
+    changes = run(session, template(), PROD_WEB_1, "eu-west-1", commit=False)
+
+    assert untouched(aws_config_state(session, PROD_WEB_1, "eu-west-1"))
+    found = by_resource(changes)
+    assert list(found) == ["ConfigurationRecorder", "DeliveryChannel", "RetentionConfiguration", "RecorderStatus"]
+    recorder = found["ConfigurationRecorder"]
+    assert recorder["account_id"] == PROD_WEB_1
+    assert recorder["region"] == "eu-west-1"
+    assert recorder["configuration"] == "DefaultConfiguration"
+    assert recorder["changes"]["roleARN"] == {
+        "current": None,
+        "desired": f"arn:aws:iam::{PROD_WEB_1}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+    }
+    assert recorder["changes"]["recordingGroup.includeGlobalResourceTypes"] == {"current": None, "desired": False}
+    assert found["DeliveryChannel"]["changes"]["configSnapshotDeliveryProperties.deliveryFrequency"] == {
+        "current": None,
+        "desired": "TwentyFour_Hours",
+    }
+    assert found["RetentionConfiguration"]["changes"] == {"RetentionPeriodInDays": {"current": None, "desired": 2557}}
+    assert found["RecorderStatus"]["changes"] == {"recording": {"current": False, "desired": True}}
+
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "dry run, would create ConfigurationRecorder 'default'" in logged
+    assert "dry run, would start RecorderStatus 'default'" in logged
+    assert "'RetentionPeriodInDays': {'current': None, 'desired': 2557}" in logged
+
+
+def test_change_updates_only_what_differs(session: boto3.Session) -> None:
+    run(session, template(), PROD_WEB_1, "us-east-1", commit=True)
+
+    changed = template()
+    configuration = changed["DefaultConfiguration"]
+    configuration["DeliveryChannelDetails"] = {"BucketName": "org-config-bucket", "S3DeliveryFrequency": "One_Hour"}
+    configuration["RecorderConfiguration"]["RecordingGroup"] = {"RecordEverythingExcept": ["AWS::EC2::Instance"]}
+    configuration["RecorderConfiguration"]["RecordingEnabled"] = False
+    configuration["RetentionPeriodInDays"] = 400
+
+    dry = run(session, changed, PROD_WEB_1, "us-east-1", commit=False)
+    found = by_resource(dry)
+    assert {c["action"] for c in dry} == {"update", "stop"}
+    assert found["ConfigurationRecorder"]["changes"] == {
+        "recordingGroup.allSupported": {"current": True, "desired": False},
+        "recordingGroup.includeGlobalResourceTypes": {"current": True, "desired": False},
+        "recordingGroup.exclusionByResourceTypes.resourceTypes": {"current": [], "desired": ["AWS::EC2::Instance"]},
+        "recordingGroup.recordingStrategy.useOnly": {
+            "current": "ALL_SUPPORTED_RESOURCE_TYPES",
+            "desired": "EXCLUSION_BY_RESOURCE_TYPES",
+        },
+    }
+    assert found["DeliveryChannel"]["changes"] == {
+        "s3KeyPrefix": {"current": "aws-config", "desired": None},
+        "configSnapshotDeliveryProperties.deliveryFrequency": {"current": "TwentyFour_Hours", "desired": "One_Hour"},
+    }
+    assert found["RetentionConfiguration"]["changes"] == {"RetentionPeriodInDays": {"current": 2557, "desired": 400}}
+    assert found["RecorderStatus"]["action"] == "stop"
+
+    assert run(session, changed, PROD_WEB_1, "us-east-1", commit=True) == dry
+    state = aws_config_state(session, PROD_WEB_1, "us-east-1")
+    group = state["recorders"][0]["recordingGroup"]
+    assert group["allSupported"] is False
+    assert group["exclusionByResourceTypes"] == {"resourceTypes": ["AWS::EC2::Instance"]}
+    assert "s3KeyPrefix" not in state["channels"][0]
+    assert state["channels"][0]["configSnapshotDeliveryProperties"] == {"deliveryFrequency": "One_Hour"}
+    assert state["retention"][0]["RetentionPeriodInDays"] == 400
+    assert state["status"][0]["recording"] is False
+    assert run(session, changed, PROD_WEB_1, "us-east-1", commit=True) == []
+
+
+def test_existing_recorder_and_channel_keep_their_names(session: boto3.Session) -> None:
+    client = assume_role_session(session, PROD_WEB_1, "setup", region="eu-west-1", session_name="test").client(
+        "config", region_name="eu-west-1"
+    )
+    client.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "legacy",
+            "roleARN": f"arn:aws:iam::{PROD_WEB_1}:role/OldConfigRole",
+            "recordingGroup": {"allSupported": False, "resourceTypes": ["AWS::S3::Bucket"]},
+        }
+    )
+    client.put_delivery_channel(DeliveryChannel={"name": "legacy-channel", "s3BucketName": "old-bucket"})
+
+    changes = by_resource(run(session, template(), PROD_WEB_1, "eu-west-1", commit=True))
+
+    assert changes["ConfigurationRecorder"]["action"] == "update"
+    assert changes["ConfigurationRecorder"]["name"] == "legacy"
+    assert changes["DeliveryChannel"]["changes"]["s3BucketName"] == {
+        "current": "old-bucket",
+        "desired": "org-config-bucket",
+    }
+    state = aws_config_state(session, PROD_WEB_1, "eu-west-1")
+    assert [r["name"] for r in state["recorders"]] == ["legacy"]
+    assert [c["name"] for c in state["channels"]] == ["legacy-channel"]
+    assert state["recorders"][0]["recordingGroup"]["allSupported"] is True
+    assert state["status"][0]["recording"] is True
+    assert run(session, template(), PROD_WEB_1, "eu-west-1", commit=True) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Overrides
+# --------------------------------------------------------------------------------------------------
+
+
+def test_override_beats_the_default_for_its_account_and_region_only(
+    session: boto3.Session, index: AccountIndex
+) -> None:
+    raw = template(
+        IncludeAccounts={"ByIds": [PROD_WEB_1, PROD_DATA_1]},
+        IncludeRegions=["us-east-1", "eu-west-1"],
+        AccountOverrideConfigurations=[override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["eu-west-1"])],
+    )
+    results = run_all(session, raw, index, commit=True)
+
+    for (account_id, region), changes in results.items():
+        is_override = (account_id, region) == (PROD_WEB_1, "eu-west-1")
+        assert {c["configuration"] for c in changes} == {
+            "AccountOverrideConfigurations[0]" if is_override else "DefaultConfiguration"
+        }
+        state = aws_config_state(session, account_id, region)
+        group = state["recorders"][0]["recordingGroup"]
+        if is_override:
+            assert state["retention"][0]["RetentionPeriodInDays"] == 365
+            assert sorted(group["resourceTypes"]) == ["AWS::EC2::SecurityGroup", "AWS::S3::Bucket"]
+            assert state["channels"][0]["s3BucketName"] == "sandbox-config-bucket"
+            assert state["recorders"][0]["roleARN"] == f"arn:aws:iam::{account_id}:role/AwsConfigRecorder"
+        else:
+            assert state["retention"][0]["RetentionPeriodInDays"] == 2557
+            assert group["allSupported"] is True
+            assert state["channels"][0]["s3BucketName"] == "org-config-bucket"
+
+
+def test_override_by_org_unit_is_matched_with_the_account_index(
+    session: boto3.Session, index: AccountIndex, index_file: Path
+) -> None:
+    raw = template(
+        AccountOverrideConfigurations=[
+            override(IncludeAccounts={"ByOrgUnits": ["data"]}, IncludeRegions=["ALL"], ExcludeRegions=["us-west-2"])
+        ]
+    )
+    configured = starfleet(AccountIndexLocation=str(index_file))
+    results = run_all(session, raw, index, commit=True, starfleet_configuration=configured)
+
+    sources = {t: {c["configuration"] for c in changes} for t, changes in results.items()}
+    assert sources[Target(PROD_DATA_1, "us-east-1")] == {"AccountOverrideConfigurations[0]"}
+    assert sources[Target(PROD_DATA_1, "eu-west-1")] == {"AccountOverrideConfigurations[0]"}
+    assert sources[Target(PROD_DATA_1, "us-west-2")] == {"DefaultConfiguration"}  # excluded region
+    assert sources[Target(PROD_WEB_1, "us-east-1")] == {"DefaultConfiguration"}  # Production/Web, not Data
+    assert aws_config_state(session, PROD_DATA_1, "us-east-1")["retention"][0]["RetentionPeriodInDays"] == 365
+
+
+def test_override_by_org_unit_without_an_index_location_is_refused(session: boto3.Session) -> None:
+    raw = template(
+        AccountOverrideConfigurations=[override(IncludeAccounts={"ByOrgUnits": ["Data"]}, IncludeRegions=["ALL"])]
+    )
+    with pytest.raises(AwsConfigShipError, match=r"AccountIndexLocation.*") as exc:
+        run(session, raw, PROD_DATA_1, "us-east-1", commit=True)
+    assert "entry 0: ByOrgUnits" in str(exc.value)
+    assert untouched(aws_config_state(session, PROD_DATA_1, "us-east-1"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param(
+            [
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1, DEV_WEB_2]}, IncludeRegions=["us-east-1", "eu-west-1"]),
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["eu-west-1"]),
+            ],
+            f"entries 0 and 1 both match account(s) {PROD_WEB_1} in region(s) eu-west-1",
+            id="same-id-same-region",
+        ),
+        pytest.param(
+            [
+                override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["us-east-1"]),
+                override(IncludeAccounts={"ByIds": [DEV_WEB_2]}, IncludeRegions=["ALL"]),
+            ],
+            f"entries 0 and 1 both match account(s) {DEV_WEB_2} in region(s) us-east-1",
+            id="all-accounts-and-an-id",
+        ),
+        pytest.param(
+            [
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["us-west-2"]),
+                override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["us-east-1"]),
+                override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["us-east-1", "us-west-2"]),
+            ],
+            "entries 0 and 2 both match",
+            id="third-entry",
+        ),
+    ],
+)
+def test_overrides_that_certainly_overlap_are_refused_at_load(overrides: list[dict], expected: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        AwsConfigWorkerShipPayloadTemplate().load(template(AccountOverrideConfigurations=overrides))
+    lines = flatten_errors(exc.value.messages)
+    assert any(line.startswith("AccountOverrideConfigurations: ") and expected in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param(
+            [
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["us-east-1"]),
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["eu-west-1"]),
+            ],
+            id="different-regions",
+        ),
+        pytest.param(
+            [
+                override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["us-east-1"]),
+                override(
+                    IncludeAccounts={"AllAccounts": True},
+                    ExcludeAccounts={"ByIds": [PROD_WEB_1, PROD_DATA_1, DEV_WEB_2, SANDBOX_BOB]},
+                    IncludeRegions=["us-east-1"],
+                ),
+            ],
+            id="exclusion-removes-every-template-account",
+        ),
+        pytest.param(
+            [
+                override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["ap-southeast-2"]),
+                override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["ap-southeast-2"]),
+            ],
+            id="overlap-outside-the-template-regions",
+        ),
+        pytest.param(
+            [
+                override(IncludeAccounts={"ByOrgUnits": ["Production"]}, IncludeRegions=["us-east-1"]),
+                override(IncludeAccounts={"ByTags": [{"Name": "Team", "Value": "data"}]}, IncludeRegions=["us-east-1"]),
+            ],
+            id="uncertain-without-the-index",
+        ),
+    ],
+)
+def test_overrides_that_may_not_overlap_load(overrides: list[dict]) -> None:
+    AwsConfigWorkerShipPayloadTemplate().load(template(AccountOverrideConfigurations=overrides))
+
+
+def test_overlap_known_only_from_the_index_is_refused_at_execute_time(session: boto3.Session, index_file: Path) -> None:
+    raw = template(
+        AccountOverrideConfigurations=[
+            override(IncludeAccounts={"ByOrgUnits": ["Production"]}, IncludeRegions=["us-east-1"]),
+            override(IncludeAccounts={"ByTags": [{"Name": "team", "Value": "DATA"}]}, IncludeRegions=["us-east-1"]),
+        ]
+    )
+    configured = starfleet(AccountIndexLocation=str(index_file))
+
+    # prod-data-1 is in Production and tagged Team=data: both overrides match, nothing is changed.
+    with pytest.raises(AwsConfigShipError, match=rf"entries 0, 1 all match account {PROD_DATA_1} in us-east-1"):
+        run(session, raw, PROD_DATA_1, "us-east-1", commit=True, starfleet_configuration=configured)
+    assert untouched(aws_config_state(session, PROD_DATA_1, "us-east-1"))
+
+    # prod-web-1 is in Production only: the first override applies.
+    changes = run(session, raw, PROD_WEB_1, "us-east-1", commit=True, starfleet_configuration=configured)
+    assert {c["configuration"] for c in changes} == {"AccountOverrideConfigurations[0]"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets the ship refuses
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "account_id", "region", "starfleet_extra", "message"),
+    [
+        pytest.param(
+            template(IncludeRegions=["us-east-1", "eu-west-1"], ExcludeRegions=["eu-west-1"]),
+            PROD_WEB_1,
+            "eu-west-1",
+            {},
+            "region eu-west-1 is outside the template's IncludeRegions/ExcludeRegions",
+            id="excluded-region",
+        ),
+        pytest.param(
+            template(), PROD_WEB_1, "ap-southeast-2", {}, "region ap-southeast-2 is outside", id="region-not-included"
+        ),
+        pytest.param(
+            template(), PROD_WEB_1, "eu-west-1", {"ScopeToRegions": ["us-east-1"]}, "ScopeToRegions", id="scope"
+        ),
+        pytest.param(
+            template(), "100000000009", "us-east-1", {}, "account 100000000009 is not selected", id="account-not-listed"
+        ),
+        pytest.param(
+            template(IncludeAccounts={"AllAccounts": True}, ExcludeAccounts={"ByIds": [PROD_WEB_1]}),
+            PROD_WEB_1,
+            "us-east-1",
+            {},
+            f"account {PROD_WEB_1} is not selected",
+            id="account-excluded",
+        ),
+    ],
+)
+def test_target_outside_the_template_is_refused_and_untouched(
+    session: boto3.Session, raw: dict, account_id: str, region: str, starfleet_extra: dict, message: str
+) -> None:
+    with pytest.raises(AwsConfigShipError, match=message):
+        run(session, raw, account_id, region, commit=True, starfleet_configuration=starfleet(**starfleet_extra))
+    assert untouched(aws_config_state(session, account_id, region))
+
+
+# --------------------------------------------------------------------------------------------------
+# Templates and configuration
+# --------------------------------------------------------------------------------------------------
+
+
+def _with_default(path: list[str], value: Any) -> dict[str, Any]:
+    raw = template()
+    node = raw["DefaultConfiguration"]
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "fragment"),
+    [
+        pytest.param(
+            _with_default(
+                ["RecorderConfiguration", "RecordingGroup"],
+                {
+                    "RecordEverything": {"RecordGlobalsInTheseRegions": ["ALL"]},
+                    "RecordSpecificResources": ["AWS::S3::Bucket"],
+                },
+            ),
+            "DefaultConfiguration.RecorderConfiguration.RecordingGroup",
+            "expected exactly one of",
+            id="two-recording-strategies",
+        ),
+        pytest.param(
+            _with_default(
+                ["RecorderConfiguration", "RecordingGroup"], {"RecordSpecificResources": ["AWS::S3::Buckett"]}
+            ),
+            "DefaultConfiguration.RecorderConfiguration.RecordingGroup.RecordSpecificResources",
+            "unknown AWS Config resource type(s) AWS::S3::Buckett",
+            id="unknown-resource-type",
+        ),
+        pytest.param(
+            _with_default(
+                ["RecorderConfiguration", "RecordingGroup"],
+                {"RecordEverything": {"RecordGlobalsInTheseRegions": ["NONE", "us-east-1"]}},
+            ),
+            "DefaultConfiguration.RecorderConfiguration.RecordingGroup.RecordEverything.RecordGlobalsInTheseRegions",
+            "NONE cannot be combined",
+            id="none-and-a-region",
+        ),
+        pytest.param(
+            _with_default(["RetentionPeriodInDays"], 10),
+            "DefaultConfiguration.RetentionPeriodInDays",
+            "greater than or equal to 30",
+            id="retention-too-short",
+        ),
+        pytest.param(
+            _with_default(["DeliveryChannelDetails", "S3DeliveryFrequency"], "Hourly"),
+            "DefaultConfiguration.DeliveryChannelDetails.S3DeliveryFrequency",
+            "Must be one of",
+            id="bad-frequency",
+        ),
+        pytest.param(
+            _with_default(["DeliveryChannelDetails", "BucketKeyPrefix"], ""),
+            "DefaultConfiguration.DeliveryChannelDetails.BucketKeyPrefix",
+            "",
+            id="empty-prefix",
+        ),
+        pytest.param(
+            template(
+                AccountOverrideConfiguration=[override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["ALL"])]
+            ),
+            "AccountOverrideConfiguration",
+            "Unknown field",
+            id="misspelt-overrides-key",
+        ),
+        pytest.param(
+            template(
+                AccountOverrideConfigurations=[
+                    override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["mars-1"])
+                ]
+            ),
+            "AccountOverrideConfigurations.0.IncludeRegions",
+            "unknown region(s) mars-1",
+            id="override-unknown-region",
+        ),
+        pytest.param(
+            template(AccountOverrideConfigurations=[override(IncludeRegions=["us-east-1"])]),
+            "AccountOverrideConfigurations.0.IncludeAccounts",
+            "required",
+            id="override-without-accounts",
+        ),
+    ],
+)
+def test_wrong_template_is_refused_with_the_key_and_the_reason(raw: dict, key: str, fragment: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        AwsConfigWorkerShipPayloadTemplate().load(raw)
+    lines = flatten_errors(exc.value.messages)
+    assert any(line.startswith(f"{key}: ") and fragment in line for line in lines), lines
+
+
+def test_sample_configuration_and_templates_validate() -> None:
+    sections = yaml.safe_load((REPO / "config" / "aws_config.yaml").read_text())
+    configuration = AwsConfigWorkerShipConfigurationTemplate().load(sections["AwsConfigWorkerShip"])
+    assert configuration["enabled"] is True
+    assert configuration["worker_role_to_assume"]
+    samples = sorted((REPO / "templates" / "AwsConfigWorkerShip").rglob("*.yaml"))
+    assert samples
+    for path in samples:
+        payload = AwsConfigWorkerShipPayloadTemplate().load(yaml.safe_load(path.read_text()))
+        assert payload["default_configuration"]["retention_period_in_days"] >= 30
+
+
+def test_plugin_list_and_contract() -> None:
+    assert list(WORKER_SHIP_PLUGINS) == [AwsConfigWorkerShip]
+    assert AwsConfigWorkerShip.get_worker_ship_name() == "AwsConfigWorkerShip"
+    assert AwsConfigWorkerShip.fan_out_strategy is FanOutStrategy.ACCOUNT_REGION
+
+
+def test_recorder_from_before_recording_strategies_matches_without_a_change() -> None:
+    """Older recorders come back without recordingStrategy (and without empty lists): not a difference."""
+    settings = AwsConfigWorkerShipPayloadTemplate().load(template())["default_configuration"]["recorder_configuration"]
+    legacy = {
+        "name": "default",
+        "roleARN": f"arn:aws:iam::{PROD_WEB_1}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+        "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True},
+        "recordingMode": {"recordingFrequency": "DAILY"},
+    }
+    wanted = desired_recorder(settings, account_id=PROD_WEB_1, region="us-east-1", partition="aws", current=legacy)
+    assert canonical_recorder(wanted) == canonical_recorder(legacy)
+    assert wanted["recordingMode"] == {"recordingFrequency": "DAILY"}  # not managed: sent back as it was
