@@ -137,8 +137,16 @@ def _workspace(args: argparse.Namespace) -> Workspace:
 
 
 def _ship(workspace: Workspace, name: str) -> LoadedShip:
-    if not workspace.configuration.ok:
-        raise CliError(*(str(p) for p in workspace.configuration.errors))
+    """The loaded ship, or a CliError saying why not.
+
+    Configuration problems that leave the template store and the index reachable (a broken file
+    holding other sections, say) are warnings here: ``validate`` is the command that fails on them.
+    """
+    configuration = workspace.configuration
+    if configuration.template_location is None or configuration.account_index_location is None:
+        raise CliError(*(str(p) for p in configuration.errors))
+    for problem in configuration.errors:
+        _warn(str(problem))
     ship = workspace.registry.get(name)
     if ship is None:
         raise CliError(*workspace.registry.why_not_loaded(name).splitlines())
@@ -393,14 +401,17 @@ def _target(
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from starfleet_airflow.render import render_body
+    from starfleet_airflow.render import RenderError, render_body
 
     workspace = _workspace(args)
     ship = _ship(workspace, args.ship)
     template = _one_template(workspace, ship, args.template)
     payload = _validated(ship, template)
     account, region = _target(args, workspace, ship, payload)
-    print(render_body(template.raw or {}, account, region))
+    try:
+        print(render_body(template.raw or {}, account, region))
+    except RenderError as exc:
+        raise CliError(f"{template.location}: {exc}") from exc
     return EXIT_OK
 
 
@@ -412,20 +423,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     ship = _ship(workspace, args.ship)
-    STARFLEET_CONFIGURATION.use(workspace.configuration)  # ported Starfleet ships read it
     template = _one_template(workspace, ship, args.template)
     payload = _validated(ship, template)
     account, region = _target(args, workspace, ship, payload)
-    outcome = run_ship_for_target(
-        ship,
-        template.raw or {},
-        account,
-        region,
-        commit=args.commit,
-        run_context=RunContext(extra={"invoked_by": "starfleet-airflow run"}),
-        aws_session=boto3.Session(),
-        template=template.key,
-    )
+    with STARFLEET_CONFIGURATION.serving(workspace.configuration):  # ported Starfleet ships read it
+        outcome = run_ship_for_target(
+            ship,
+            template.raw or {},
+            account,
+            region,
+            commit=args.commit,
+            run_context=RunContext(extra={"invoked_by": "starfleet-airflow run"}),
+            aws_session=boto3.Session(),
+            template=template.key,
+        )
     print(json.dumps(outcome.to_dict(), indent=2, default=str))
     if not outcome.ok:
         _print_errors([f"{outcome.status}: {outcome.error}"])

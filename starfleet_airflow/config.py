@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,11 +181,8 @@ def _merge_files(configuration: Configuration) -> None:
 def _validate_starfleet(configuration: Configuration) -> None:
     section = configuration.raw.get(STARFLEET_SECTION)
     if section is None:
-        configuration._problem(
-            STARFLEET_SECTION,
-            None,
-            f"missing section; expected it in one of the YAML files of {configuration.config_dir}",
-        )
+        folder = configuration.config_dir
+        configuration._problem(STARFLEET_SECTION, None, "missing section; expected it in a YAML file", file=folder)
         return
     if not isinstance(section, dict):
         configuration._problem(STARFLEET_SECTION, None, f"expected a mapping, got {type(section).__name__}")
@@ -287,9 +285,24 @@ class StarfleetConfigurationCompat:
         """Serve this already-loaded configuration."""
         self._configuration = configuration
 
+    @contextmanager
+    def serving(self, configuration: Configuration) -> Iterator[None]:
+        """Serve ``configuration`` inside the block, then whatever was served before."""
+        previous = self._configuration
+        self._configuration = configuration
+        try:
+            yield
+        finally:
+            self._configuration = previous
+
     def reset(self) -> None:
         """Forget the loaded configuration (the next access reads the folder again)."""
         self._configuration = None
+
+    @property
+    def current(self) -> Configuration | None:
+        """The configuration being served, without loading one (None before first use)."""
+        return self._configuration
 
     @property
     def configuration(self) -> Configuration:

@@ -56,6 +56,10 @@ REQUIRED_PAYLOAD_BASE: dict[FanOutStrategy, type[Schema]] = {
 }
 
 
+class InvalidPluginError(TypeError):
+    """A plugin module or entry point does not expose ship classes the way the convention requires."""
+
+
 @dataclass(frozen=True)
 class ShipProblem:
     """One problem with a ship: which ship (or package/entry point), which file, which key, what."""
@@ -152,7 +156,12 @@ class ShipRegistry:
 
 
 def _import_failure(exc: BaseException) -> str:
-    """``ExcType: message (at file:line)``: the frame in the ship's own code, not importlib's."""
+    """``ExcType: message (at file:line)``: the frame in the ship's own code, not importlib's.
+
+    Our own shape checks (``InvalidPluginError``) say what is wrong without a location.
+    """
+    if isinstance(exc, InvalidPluginError):
+        return str(exc)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
     location = ""
     if isinstance(exc, SyntaxError) and exc.filename:
@@ -162,14 +171,14 @@ def _import_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{location}"
 
 
-def _plugins_of(module: types.ModuleType, origin: str) -> list[type[StarfleetWorkerShip]]:
-    """The module's ``WORKER_SHIP_PLUGINS`` list, checked; raises TypeError with a precise message."""
+def _plugins_of(module: types.ModuleType) -> list[type[StarfleetWorkerShip]]:
+    """The module's ``WORKER_SHIP_PLUGINS`` list, checked; raises InvalidPluginError saying what is wrong."""
     plugins = getattr(module, PLUGINS_ATTRIBUTE)
     if not isinstance(plugins, (list, tuple)):
-        raise TypeError(f"{PLUGINS_ATTRIBUTE} must be a list of ship classes, got {type(plugins).__name__}")
+        raise InvalidPluginError(f"{PLUGINS_ATTRIBUTE} must be a list of ship classes, got {type(plugins).__name__}")
     for plugin in plugins:
         if not (isinstance(plugin, type) and issubclass(plugin, StarfleetWorkerShip)):
-            raise TypeError(f"{PLUGINS_ATTRIBUTE} entry {plugin!r} is not a subclass of StarfleetWorkerShip")
+            raise InvalidPluginError(f"{PLUGINS_ATTRIBUTE} entry {plugin!r} is not a subclass of StarfleetWorkerShip")
     return list(plugins)
 
 
@@ -229,10 +238,10 @@ def _discover_folder(ships_dir: Path | None, errors: list[ShipProblem]) -> list[
             if not hasattr(module, PLUGINS_ATTRIBUTE):
                 log.debug("Skipping package %s: no %s", module_info.name, PLUGINS_ATTRIBUTE)
                 continue
-            classes = _plugins_of(module, module_info.name)
+            classes = _plugins_of(module)
         except Exception as exc:  # any import-time failure of one package must not stop the others
             errors.append(
-                ShipProblem(short, where, f"cannot import ship package {module_info.name}: {_import_failure(exc)}")
+                ShipProblem(short, where, f"cannot load ship package {module_info.name}: {_import_failure(exc)}")
             )
             continue
         found.extend(DiscoveredShip(cls, module_info.name) for cls in classes)
@@ -254,9 +263,9 @@ def _discover_entry_points(errors: list[ShipProblem]) -> list[DiscoveredShip]:
             if isinstance(target, type) and issubclass(target, StarfleetWorkerShip):
                 classes = [target]
             elif isinstance(target, types.ModuleType) and hasattr(target, PLUGINS_ATTRIBUTE):
-                classes = _plugins_of(target, entry_point.value)
+                classes = _plugins_of(target)
             else:
-                raise TypeError(
+                raise InvalidPluginError(
                     f"expected a StarfleetWorkerShip subclass or a module with {PLUGINS_ATTRIBUTE}, got {target!r}"
                 )
         except Exception as exc:  # a broken plugin distribution must not stop the others

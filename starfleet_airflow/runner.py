@@ -65,11 +65,11 @@ def assign_target(
     if strategy is FanOutStrategy.SINGLE_INVOCATION:
         return payload
     if not account_id:
-        raise ValueError(f"a {strategy.value} ship needs an account id")
+        raise ValueError(f"{strategy.value} ships need an account id")
     payload[ASSIGNED_ACCOUNT] = account_id
     if strategy is FanOutStrategy.ACCOUNT_REGION:
         if not region:
-            raise ValueError("an ACCOUNT_REGION ship needs a region")
+            raise ValueError("ACCOUNT_REGION ships need a region")
         payload[ASSIGNED_REGION] = region
     return payload
 
