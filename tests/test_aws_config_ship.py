@@ -22,13 +22,17 @@ from moto import mock_aws
 
 from ships.aws_config import WORKER_SHIP_PLUGINS, AwsConfigWorkerShip
 from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
-from ships.aws_config.ship import AwsConfigShipError
+from ships.aws_config.ship import AwsConfigShipError, cached_account_index
 from ships.aws_config.state import canonical_recorder, desired_recorder
 from starfleet_airflow.account_index import AccountIndex
 from starfleet_airflow.aws import assume_role_session
+from starfleet_airflow.config import STARFLEET_CONFIGURATION, Configuration, load_configuration
+from starfleet_airflow.locations import parse_location
+from starfleet_airflow.registry import load_ships
 from starfleet_airflow.resolve import Target, resolve_targets
+from starfleet_airflow.runner import FAILED, INVALID, SUCCEEDED, run_ship_for_target
 from starfleet_airflow.schemas import StarfleetSchema, flatten_errors
-from starfleet_airflow.ship import FanOutStrategy
+from starfleet_airflow.ship import FanOutStrategy, RunContext
 from starfleet_airflow.synthetic_org import sample_organisation
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +41,7 @@ PROD_WEB_1 = "100000000001"  # Production/Web; all default regions
 PROD_DATA_1 = "100000000004"  # Production/Data, Team=data; all default regions
 DEV_WEB_2 = "100000000008"  # us-east-1 only
 SANDBOX_BOB = "100000000012"  # Sandbox; us-west-2 only
+SANDBOX_ALICE = "100000000011"  # Sandbox; all default regions
 REGIONS = ["us-east-1", "eu-west-1", "us-west-2"]
 
 SHIP_SECTION = {
@@ -106,21 +111,47 @@ def index() -> AccountIndex:
     return AccountIndex.from_dict(sample_organisation(), source="sample")
 
 
+def write_configuration(folder: Path, starfleet_section: dict[str, Any], ship_section: dict[str, Any]) -> Configuration:
+    """A configuration folder as a deployment has it (``config/*.yaml``), loaded by the real loader."""
+    config_dir = folder / "config"
+    config_dir.mkdir(parents=True)
+    (config_dir / "starfleet.yaml").write_text(yaml.safe_dump({"STARFLEET": starfleet_section}))
+    (config_dir / "aws_config.yaml").write_text(yaml.safe_dump({"AwsConfigWorkerShip": ship_section}))
+    return load_configuration(config_dir)
+
+
 @pytest.fixture
-def index_file(tmp_path: Path) -> Path:
-    path = tmp_path / "accountIndex.json"
-    path.write_text(json.dumps(sample_organisation()))
-    return path
+def configuration(tmp_path: Path) -> Iterator[Configuration]:
+    """The process configuration names the sample index by a path relative to the folder holding config/."""
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "accountIndex.json").write_text(json.dumps(sample_organisation()))
+    starfleet_section = {
+        "DeploymentRegion": "us-east-1",
+        "TemplateLocation": "templates",
+        "AccountIndexLocation": "index/accountIndex.json",
+    }
+    loaded = write_configuration(tmp_path, starfleet_section, SHIP_SECTION)
+    assert loaded.ok, loaded.errors
+    STARFLEET_CONFIGURATION.use(loaded)
+    try:
+        yield loaded
+    finally:
+        STARFLEET_CONFIGURATION.reset()
 
 
 def starfleet(**extra: Any) -> dict[str, Any]:
     return StarfleetSchema().load({"DeploymentRegion": "us-east-1", "TemplateLocation": "templates/", **extra})
 
 
-def make_ship(session: boto3.Session, starfleet_configuration: dict[str, Any] | None = None) -> AwsConfigWorkerShip:
+def make_ship(
+    session: boto3.Session,
+    starfleet_configuration: dict[str, Any] | None = None,
+    run_context: RunContext | None = None,
+) -> AwsConfigWorkerShip:
     return AwsConfigWorkerShip(
         configuration=AwsConfigWorkerShipConfigurationTemplate().load(SHIP_SECTION),
         starfleet_configuration=starfleet_configuration or starfleet(),
+        run_context=run_context,
         aws_session=session,
     )
 
@@ -133,9 +164,10 @@ def run(
     *,
     commit: bool,
     starfleet_configuration: dict[str, Any] | None = None,
+    run_context: RunContext | None = None,
 ) -> list[dict[str, Any]]:
     """Run the ship on one target, with the message body the orchestrator would send."""
-    ship = make_ship(session, starfleet_configuration)
+    ship = make_ship(session, starfleet_configuration, run_context)
     body = json.loads(json.dumps({**raw, "StarbaseAssignedAccount": account_id, "StarbaseAssignedRegion": region}))
     ship.load_template(body)
     result = ship.execute(commit=commit)
@@ -370,16 +402,15 @@ def test_override_beats_the_default_for_its_account_and_region_only(
             assert state["channels"][0]["s3BucketName"] == "org-config-bucket"
 
 
-def test_override_by_org_unit_is_matched_with_the_account_index(
-    session: boto3.Session, index: AccountIndex, index_file: Path
+def test_override_by_org_unit_is_matched_with_the_configured_account_index(
+    session: boto3.Session, index: AccountIndex, configuration: Configuration
 ) -> None:
     raw = template(
         AccountOverrideConfigurations=[
             override(IncludeAccounts={"ByOrgUnits": ["data"]}, IncludeRegions=["ALL"], ExcludeRegions=["us-west-2"])
         ]
     )
-    configured = starfleet(AccountIndexLocation=str(index_file))
-    results = run_all(session, raw, index, commit=True, starfleet_configuration=configured)
+    results = run_all(session, raw, index, commit=True, starfleet_configuration=configuration.starfleet)
 
     sources = {t: {c["configuration"] for c in changes} for t, changes in results.items()}
     assert sources[Target(PROD_DATA_1, "us-east-1")] == {"AccountOverrideConfigurations[0]"}
@@ -389,12 +420,22 @@ def test_override_by_org_unit_is_matched_with_the_account_index(
     assert aws_config_state(session, PROD_DATA_1, "us-east-1")["retention"][0]["RetentionPeriodInDays"] == 365
 
 
-def test_override_by_org_unit_without_an_index_location_is_refused(session: boto3.Session) -> None:
+def test_override_by_org_unit_without_an_index_location_is_refused(
+    session: boto3.Session, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # Neither AccountIndexLocation nor a StarfleetDefaultAccountIndex section: the loader reports it, and so
+    # does the ship, before touching anything.
+    without_index = write_configuration(
+        tmp_path, {"DeploymentRegion": "us-east-1", "TemplateLocation": "templates"}, SHIP_SECTION
+    )
+    assert without_index.account_index_location is None
+    STARFLEET_CONFIGURATION.use(without_index)
+    request.addfinalizer(STARFLEET_CONFIGURATION.reset)
     raw = template(
         AccountOverrideConfigurations=[override(IncludeAccounts={"ByOrgUnits": ["Data"]}, IncludeRegions=["ALL"])]
     )
-    with pytest.raises(AwsConfigShipError, match=r"AccountIndexLocation.*") as exc:
-        run(session, raw, PROD_DATA_1, "us-east-1", commit=True)
+    with pytest.raises(AwsConfigShipError, match=r"expected STARFLEET.AccountIndexLocation") as exc:
+        run(session, raw, PROD_DATA_1, "us-east-1", commit=True, starfleet_configuration=without_index.starfleet)
     assert "entry 0: ByOrgUnits" in str(exc.value)
     assert untouched(aws_config_state(session, PROD_DATA_1, "us-east-1"))
 
@@ -477,22 +518,25 @@ def test_overrides_that_may_not_overlap_load(overrides: list[dict]) -> None:
     AwsConfigWorkerShipPayloadTemplate().load(template(AccountOverrideConfigurations=overrides))
 
 
-def test_overlap_known_only_from_the_index_is_refused_at_execute_time(session: boto3.Session, index_file: Path) -> None:
+def test_overlap_known_only_from_the_index_is_refused_at_execute_time(
+    session: boto3.Session, index: AccountIndex
+) -> None:
     raw = template(
         AccountOverrideConfigurations=[
             override(IncludeAccounts={"ByOrgUnits": ["Production"]}, IncludeRegions=["us-east-1"]),
             override(IncludeAccounts={"ByTags": [{"Name": "team", "Value": "DATA"}]}, IncludeRegions=["us-east-1"]),
         ]
     )
-    configured = starfleet(AccountIndexLocation=str(index_file))
+    # The run's own index snapshot (what the orchestrator resolved the targets with); no configured location.
+    snapshot = RunContext(extra={"account_index": index})
 
     # prod-data-1 is in Production and tagged Team=data: both overrides match, nothing is changed.
     with pytest.raises(AwsConfigShipError, match=rf"entries 0, 1 all match account {PROD_DATA_1} in us-east-1"):
-        run(session, raw, PROD_DATA_1, "us-east-1", commit=True, starfleet_configuration=configured)
+        run(session, raw, PROD_DATA_1, "us-east-1", commit=True, run_context=snapshot)
     assert untouched(aws_config_state(session, PROD_DATA_1, "us-east-1"))
 
     # prod-web-1 is in Production only: the first override applies.
-    changes = run(session, raw, PROD_WEB_1, "us-east-1", commit=True, starfleet_configuration=configured)
+    changes = run(session, raw, PROD_WEB_1, "us-east-1", commit=True, run_context=snapshot)
     assert {c["configuration"] for c in changes} == {"AccountOverrideConfigurations[0]"}
 
 
@@ -536,6 +580,31 @@ def test_target_outside_the_template_is_refused_and_untouched(
 ) -> None:
     with pytest.raises(AwsConfigShipError, match=message):
         run(session, raw, account_id, region, commit=True, starfleet_configuration=starfleet(**starfleet_extra))
+    assert untouched(aws_config_state(session, account_id, region))
+
+
+@pytest.mark.parametrize(
+    ("account_id", "region", "message"),
+    [
+        pytest.param(DEV_WEB_2, "eu-west-1", f"region eu-west-1 is not enabled for account {DEV_WEB_2}", id="region"),
+        pytest.param(
+            "100000000009", "us-east-1", "account 100000000009 is not selected by the template", id="org-unit"
+        ),
+        pytest.param(
+            "111111111111", "us-east-1", "account 111111111111 is not selected by the template", id="org-root"
+        ),
+    ],
+)
+def test_with_the_run_index_a_target_the_orchestrator_would_not_send_is_refused(
+    session: boto3.Session, index: AccountIndex, account_id: str, region: str, message: str
+) -> None:
+    raw = template(
+        IncludeAccounts={"ByOrgUnits": ["Web"], "ByIds": ["100000000009", "111111111111"]},
+        ExcludeAccounts={"ByTags": [{"Name": "Team", "Value": "DATA"}]},  # removes dev-data-1 (100000000009)
+    )  # 111111111111 is the organisation root, left out without OperateInOrgRoot
+    assert Target(account_id, region) not in targets(raw, index)
+    with pytest.raises(AwsConfigShipError, match=message):
+        run(session, raw, account_id, region, commit=True, run_context=RunContext(extra={"account_index": index}))
     assert untouched(aws_config_state(session, account_id, region))
 
 
@@ -666,3 +735,69 @@ def test_recorder_from_before_recording_strategies_matches_without_a_change() ->
     wanted = desired_recorder(settings, account_id=PROD_WEB_1, region="us-east-1", partition="aws", current=legacy)
     assert canonical_recorder(wanted) == canonical_recorder(legacy)
     assert wanted["recordingMode"] == {"recordingFrequency": "DAILY"}  # not managed: sent back as it was
+
+
+# --------------------------------------------------------------------------------------------------
+# Inline delivery: the runner every delivery path shares
+# --------------------------------------------------------------------------------------------------
+
+
+def test_inline_delivery_through_the_registry_and_the_runner(
+    session: boto3.Session, index: AccountIndex, configuration: Configuration
+) -> None:
+    """The ship as the orchestrator finds and runs it: registry, sample template, one outcome per target."""
+    registry = load_ships(configuration, use_entry_points=False)
+    loaded = registry.get("AwsConfigWorkerShip")
+    assert loaded is not None, registry.why_not_loaded("AwsConfigWorkerShip")
+    raw = yaml.safe_load((REPO / "templates" / "AwsConfigWorkerShip" / "enable_aws_config.yaml").read_text())
+    payload = AwsConfigWorkerShipPayloadTemplate().load(raw)
+    planned = resolve_targets(payload, index, FanOutStrategy.ACCOUNT_REGION, ["us-east-1", "eu-west-1"])
+    chosen = [t for t in planned if t.account_id in (PROD_WEB_1, SANDBOX_ALICE)]
+    assert len(chosen) == 4
+
+    def run_inline(commit: bool) -> list:
+        outcomes = [
+            run_ship_for_target(loaded, raw, t.account_id, t.region, commit, aws_session=session) for t in chosen
+        ]
+        assert {o.status for o in outcomes} == {SUCCEEDED}, [o.error for o in outcomes]
+        json.dumps([o.to_dict() for o in outcomes])
+        return [o.detail for o in outcomes]
+
+    assert all(run_inline(commit=False))  # dry run: differences everywhere ...
+    assert all(untouched(aws_config_state(session, *t)) for t in chosen)  # ... and nothing changed
+    assert all(run_inline(commit=True))
+    assert run_inline(commit=True) == [[] for _ in chosen]
+
+    # Sandbox-Alice is in the Sandbox OU: the sample template's override applies there, the default elsewhere.
+    assert aws_config_state(session, SANDBOX_ALICE, "eu-west-1")["retention"][0]["RetentionPeriodInDays"] == 365
+    assert aws_config_state(session, PROD_WEB_1, "eu-west-1")["retention"][0]["RetentionPeriodInDays"] == 2557
+
+    broken = {**raw, "DefaultConfiguration": {**raw["DefaultConfiguration"], "RetentionPeriodInDays": 5}}
+    outcome = run_ship_for_target(loaded, broken, PROD_WEB_1, "us-east-1", True, aws_session=session)
+    assert outcome.status == INVALID
+    assert "DefaultConfiguration.RetentionPeriodInDays" in (outcome.error or "")
+
+    # af-south-1 is in the template (ALL) but not enabled for prod-web-1: the orchestrator never sends it,
+    # and the ship, which reads the index for the Sandbox override anyway, refuses it too.
+    outside = run_ship_for_target(loaded, raw, PROD_WEB_1, "af-south-1", True, aws_session=session)
+    assert outside.status == FAILED
+    assert "region af-south-1 is not enabled for account 100000000001" in (outside.error or "")
+    assert untouched(aws_config_state(session, PROD_WEB_1, "af-south-1"))
+
+
+def test_account_index_is_read_again_only_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "accountIndex.json"
+    organisation = sample_organisation()
+    path.write_text(json.dumps(organisation))
+    location = parse_location(str(path))
+    session = boto3.Session(region_name="us-east-1")
+
+    first = cached_account_index(location, session, include_inactive=False)
+    assert cached_account_index(location, session, include_inactive=False) is first
+
+    del organisation["accounts"][PROD_WEB_1]
+    path.write_text(json.dumps(organisation))
+    second = cached_account_index(location, session, include_inactive=False)
+    assert second is not first
+    assert PROD_WEB_1 in first.accounts
+    assert PROD_WEB_1 not in second.accounts

@@ -8,9 +8,10 @@ order. The check runs twice:
   could match it) in a region both include and the template targets;
 * **at execute time** (``select_configuration``), for the assigned target, with the account index's
   semantics. ``AllAccounts`` and ``ByIds`` are matched literally against the assigned account id; ``ByNames``,
-  ``ByOrgUnits`` and ``ByTags`` (in ``IncludeAccounts`` or ``ExcludeAccounts``) need the account index, which
-  the ship then loads from ``STARFLEET.AccountIndexLocation``, as Starfleet's AWS Config worker does. An
-  override never removes the organisation root: the template's own ``OperateInOrgRoot`` decides that.
+  ``ByOrgUnits`` and ``ByTags`` (in ``IncludeAccounts`` or ``ExcludeAccounts``) need the account index: the
+  run's snapshot when the orchestrator passes one, else the configured index, as Starfleet's AWS Config
+  worker does. An override never removes the organisation root: the template's own ``OperateInOrgRoot``
+  decides that.
 """
 
 from __future__ import annotations

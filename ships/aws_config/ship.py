@@ -26,7 +26,9 @@ from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, A
 from ships.aws_config.state import Change, CurrentState, plan_changes
 from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
 from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.locations import Location, parse_location
+from starfleet_airflow.config import STARFLEET_CONFIGURATION, ConfigurationError
+from starfleet_airflow.locations import Location
+from starfleet_airflow.resolve import resolve_accounts
 from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
 
 LOGGER = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ class AwsConfigWorkerShip(StarfleetWorkerShip):
         """
         account_id, region = self._assigned_target()
         self._check_target(account_id, region)
-        index = self._index_if_needed()
+        index = self._account_index()
+        if index is not None:
+            self._check_target_in_index(account_id, region, index)
         try:
             source, settings = select_configuration(self.payload, account_id, region, index)
         except OverrideError as exc:
@@ -126,6 +130,25 @@ class AwsConfigWorkerShip(StarfleetWorkerShip):
                 " refusing to touch it"
             )
 
+    def _check_target_in_index(self, account_id: str, region: str, index: AccountIndex) -> None:
+        """With the index at hand, refuse exactly what the orchestrator would not have sent.
+
+        That is: an account the template does not select (names, OUs, tags, the organisation root
+        included) or a region not enabled for the account. Without the index (no override needs it and
+        the run passed no snapshot) only the literal checks of ``_check_target`` apply.
+        """
+        name = self.payload["template_name"]
+        if account_id not in resolve_accounts(self.payload, index):
+            raise AwsConfigShipError(
+                f"{name}: account {account_id} is not selected by the template in the account index ({index.source});"
+                " refusing to touch it"
+            )
+        if region not in index.regions_of(account_id):
+            raise AwsConfigShipError(
+                f"{name}: region {region} is not enabled for account {account_id} in the account index"
+                f" ({index.source}); refusing to touch it"
+            )
+
     # -- AWS access ---------------------------------------------------------------------------------
 
     def _config_client(self, account_id: str, region: str) -> Any:
@@ -144,24 +167,37 @@ class AwsConfigWorkerShip(StarfleetWorkerShip):
         )
         return session.client("config", region_name=region)
 
-    def _index_if_needed(self) -> AccountIndex | None:
-        """The account index, only when an override selects by name, OU or tag (else no S3 read at all)."""
+    def _account_index(self) -> AccountIndex | None:
+        """The run's index snapshot when the orchestrator passed one; otherwise read only when needed.
+
+        The snapshot (``run_context.extra["account_index"]``) is the very index the targets were resolved
+        with. Without it, the index is read only when an override selects by name, OU or tag, from the
+        location the configuration names (``STARFLEET.AccountIndexLocation``, or Starfleet's
+        ``StarfleetDefaultAccountIndex`` section), as the IamRoleWorkerShip does.
+        """
+        snapshot = self.run_context.extra.get("account_index")
+        if isinstance(snapshot, AccountIndex):
+            return snapshot  # free: used for the target checks even when no override needs it
         overrides = self.payload.get("account_override_configurations") or []
         if not any(needs_index(o) for o in overrides):
             return None
-        text = self.starfleet_configuration.get("account_index_location")
-        if not text:
+        name = self.payload["template_name"]
+        uses = "; ".join(index_selectors_used(overrides))
+        try:
+            location = STARFLEET_CONFIGURATION.configuration.account_index_location
+        except ConfigurationError as exc:
+            raise AwsConfigShipError(f"{name}: overrides need the account index ({uses}): {exc}") from exc
+        if location is None:
             raise AwsConfigShipError(
-                f"{self.payload['template_name']}: AccountOverrideConfigurations select accounts by name, OU or tag"
-                f" ({'; '.join(index_selectors_used(overrides))}), which needs the account index; expected"
-                " STARFLEET.AccountIndexLocation (s3://bucket/key or a local path) in the configuration"
+                f"{name}: AccountOverrideConfigurations select accounts by name, OU or tag ({uses}), which needs the"
+                " account index; expected STARFLEET.AccountIndexLocation (s3://bucket/key or a local path) or a"
+                " StarfleetDefaultAccountIndex section in the configuration"
             )
         include_inactive = bool(self.starfleet_configuration.get("include_inactive_accounts"))
-        location = parse_location(text)
         try:
             return cached_account_index(location, self.aws_session, include_inactive=include_inactive)
         except AccountIndexError as exc:
-            raise AwsConfigShipError(f"{self.payload['template_name']}: {exc}") from exc
+            raise AwsConfigShipError(f"{name}: overrides need the account index ({uses}): {exc}") from exc
 
     def _note_kept_names(self, current: CurrentState, settings: dict[str, Any], account_id: str, region: str) -> None:
         """Say so when an existing recorder/channel keeps a name other than PreferredName (no rename in AWS)."""
