@@ -393,11 +393,8 @@ def test_account_name_comes_from_the_account_index(aws: boto3.Session, tmp_path:
     )
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "accountIndex.json").write_text(json.dumps(sample_organisation()))
-    STARFLEET_CONFIGURATION.use(load_configuration(config_dir))
-    try:
+    with STARFLEET_CONFIGURATION.serving(load_configuration(config_dir)):
         run(aws, template, ACCOUNT_B, commit=True)
-    finally:
-        STARFLEET_CONFIGURATION.reset()
     assert role_in_iam(iam_in(aws, ACCOUNT_B))["Tags"]["AccountName"] == "Sandbox-Alice"
 
     # An index that cannot be read fails the target before the account is touched, saying why.
@@ -405,12 +402,11 @@ def test_account_name_comes_from_the_account_index(aws: boto3.Session, tmp_path:
         "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
         "  AccountIndexLocation: index/missing.json\n"
     )
-    STARFLEET_CONFIGURATION.use(load_configuration(config_dir))
-    try:
-        with pytest.raises(VariableError, match=r"\$\{AccountName\}: the account name comes from the account index"):
-            run(aws, template, "100000000002", commit=True)
-    finally:
-        STARFLEET_CONFIGURATION.reset()
+    with (
+        STARFLEET_CONFIGURATION.serving(load_configuration(config_dir)),
+        pytest.raises(VariableError, match=r"\$\{AccountName\}: the account name comes from the account index"),
+    ):
+        run(aws, template, "100000000002", commit=True)
     assert role_in_iam(iam_in(aws, "100000000002")) is None
 
 
