@@ -132,11 +132,8 @@ def configuration(tmp_path: Path) -> Iterator[Configuration]:
     }
     loaded = write_configuration(tmp_path, starfleet_section, SHIP_SECTION)
     assert loaded.ok, loaded.errors
-    STARFLEET_CONFIGURATION.use(loaded)
-    try:
+    with STARFLEET_CONFIGURATION.serving(loaded):
         yield loaded
-    finally:
-        STARFLEET_CONFIGURATION.reset()
 
 
 def starfleet(**extra: Any) -> dict[str, Any]:
@@ -420,21 +417,20 @@ def test_override_by_org_unit_is_matched_with_the_configured_account_index(
     assert aws_config_state(session, PROD_DATA_1, "us-east-1")["retention"][0]["RetentionPeriodInDays"] == 365
 
 
-def test_override_by_org_unit_without_an_index_location_is_refused(
-    session: boto3.Session, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_override_by_org_unit_without_an_index_location_is_refused(session: boto3.Session, tmp_path: Path) -> None:
     # Neither AccountIndexLocation nor a StarfleetDefaultAccountIndex section: the loader reports it, and so
     # does the ship, before touching anything.
     without_index = write_configuration(
         tmp_path, {"DeploymentRegion": "us-east-1", "TemplateLocation": "templates"}, SHIP_SECTION
     )
     assert without_index.account_index_location is None
-    STARFLEET_CONFIGURATION.use(without_index)
-    request.addfinalizer(STARFLEET_CONFIGURATION.reset)
     raw = template(
         AccountOverrideConfigurations=[override(IncludeAccounts={"ByOrgUnits": ["Data"]}, IncludeRegions=["ALL"])]
     )
-    with pytest.raises(AwsConfigShipError, match=r"expected STARFLEET.AccountIndexLocation") as exc:
+    with (
+        STARFLEET_CONFIGURATION.serving(without_index),
+        pytest.raises(AwsConfigShipError, match=r"expected STARFLEET.AccountIndexLocation") as exc,
+    ):
         run(session, raw, PROD_DATA_1, "us-east-1", commit=True, starfleet_configuration=without_index.starfleet)
     assert "entry 0: ByOrgUnits" in str(exc.value)
     assert untouched(aws_config_state(session, PROD_DATA_1, "us-east-1"))
