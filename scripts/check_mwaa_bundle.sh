@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# CI job: does the MWAA bundle parse under MWAA's Airflow? Builds the bundle, installs MWAA's Airflow
+# version (3.0.6 by default) with the bundle's requirements in a clean virtualenv of the matching Python,
+# and parses the bundle's DAGs folder there with Airflow's DagBag. Fails on any import error (or when no
+# DAG is found); prints the install time, the parse time and the DAG ids.
+#
+#   scripts/check_mwaa_bundle.sh            check (reuses the virtualenv while its inputs are unchanged)
+#   scripts/check_mwaa_bundle.sh --lock     re-resolve mwaa/ci-constraints-<airflow>-py<python>.txt
+#
+# The bundle's requirements.txt starts with MWAA's --constraint URL (Airflow's constraints file for that
+# release). This job cannot download it, so it installs with mwaa/ci-constraints-*.txt instead: the same
+# providers, every other package pinned as resolved when the file was locked (see its header).
+#
+# Environment: MWAA_AIRFLOW_VERSION (default 3.0.6), MWAA_PYTHON (interpreter; default python<version
+# named by the constraints URL>), MWAA_CHECK_VENV (virtualenv folder; default under ~/.cache).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+MODE=check
+case "${1:-}" in
+  "") ;;
+  --lock) MODE=lock ;;
+  *) echo "usage: $0 [--lock]" >&2; exit 2 ;;
+esac
+
+AIRFLOW_VERSION="${MWAA_AIRFLOW_VERSION:-3.0.6}"
+# The day the Airflow release's constraints were made (used by --lock only): newer uploads are ignored.
+case "$AIRFLOW_VERSION" in
+  3.0.6) RELEASED_BEFORE="2025-08-30T00:00:00Z" ;;
+  *) RELEASED_BEFORE="" ;;
+esac
+
+source scripts/_venv.sh  # the project's own virtualenv builds the bundle
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+BUNDLE="$WORK/bundle"
+echo "==> building the MWAA bundle (Airflow $AIRFLOW_VERSION)"
+.venv/bin/python -m starfleet_airflow.mwaa build --output "$BUNDLE" --airflow-version "$AIRFLOW_VERSION"
+
+PY_VERSION="$(sed -n 's#^--constraint .*/constraints-\([0-9][0-9.]*\)\.txt"\{0,1\}[[:space:]]*$#\1#p' "$BUNDLE/requirements.txt")"
+if [ -z "$PY_VERSION" ]; then
+  echo "error: $BUNDLE/requirements.txt has no Airflow --constraint line" >&2
+  exit 1
+fi
+PYTHON_BIN="${MWAA_PYTHON:-python$PY_VERSION}"
+if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
+  echo "error: MWAA's Airflow $AIRFLOW_VERSION runs on Python $PY_VERSION; $PYTHON_BIN not found (set MWAA_PYTHON)" >&2
+  exit 1
+fi
+CONSTRAINTS="mwaa/ci-constraints-$AIRFLOW_VERSION-py$PY_VERSION.txt"
+# MWAA's requirements minus the constraints URL this job cannot reach.
+grep -v '^--constraint' "$BUNDLE/requirements.txt" > "$WORK/requirements.txt"
+
+if [ "$MODE" = lock ]; then
+  if [ -z "$RELEASED_BEFORE" ]; then
+    echo "error: no release date recorded for Airflow $AIRFLOW_VERSION in $0" >&2
+    exit 1
+  fi
+  LOCK_VENV="$WORK/lock-venv"
+  echo "==> resolving Airflow $AIRFLOW_VERSION + the bundle's requirements, uploads before $RELEASED_BEFORE"
+  "$PYTHON_BIN" -m venv "$LOCK_VENV"
+  "$LOCK_VENV/bin/pip" install --quiet "pip>=26"  # --uploaded-prior-to
+  "$LOCK_VENV/bin/pip" install --quiet --uploaded-prior-to "$RELEASED_BEFORE" \
+    "apache-airflow==$AIRFLOW_VERSION" -r "$WORK/requirements.txt"
+  {
+    echo "# CI stand-in for Airflow's constraints-$AIRFLOW_VERSION/constraints-$PY_VERSION.txt, which CI cannot download."
+    echo "# Written by scripts/check_mwaa_bundle.sh --lock on $(date -u +%Y-%m-%d): apache-airflow==$AIRFLOW_VERSION and"
+    echo "# the bundle's requirements resolved with pip --uploaded-prior-to $RELEASED_BEFORE. The providers match"
+    echo "# MWAA's; packages whose upload times the index does not publish resolved to newer releases."
+    "$LOCK_VENV/bin/pip" freeze --all | grep -v -E '^(pip|setuptools|wheel)=='
+  } > "$CONSTRAINTS"
+  echo "wrote $CONSTRAINTS ($(grep -c '==' "$CONSTRAINTS") pins)"
+  exit 0
+fi
+
+if [ ! -f "$CONSTRAINTS" ]; then
+  echo "error: $CONSTRAINTS missing; create it with $0 --lock" >&2
+  exit 1
+fi
+VENV="${MWAA_CHECK_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/starfleet-airflow/mwaa-$AIRFLOW_VERSION-py$PY_VERSION}"
+stamp_now="$( { echo "$AIRFLOW_VERSION"; "$PYTHON_BIN" --version; cat "$WORK/requirements.txt" "$CONSTRAINTS"; } | sha256sum | cut -c1-16)"
+if [ "$(cat "$VENV/.starfleet-stamp" 2>/dev/null)" != "$stamp_now" ]; then
+  echo "==> installing Airflow $AIRFLOW_VERSION on $("$PYTHON_BIN" --version) in $VENV"
+  started=$(date +%s%N)
+  rm -rf "$VENV"
+  "$PYTHON_BIN" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet "apache-airflow==$AIRFLOW_VERSION" -r "$WORK/requirements.txt" -c "$CONSTRAINTS"
+  echo "$stamp_now" > "$VENV/.starfleet-stamp"
+  elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  printf 'installed in %d.%03d s\n' $((elapsed_ms / 1000)) $((elapsed_ms % 1000))
+else
+  echo "==> reusing $VENV (Airflow $AIRFLOW_VERSION, inputs unchanged)"
+fi
+
+echo "==> parsing the bundle's DAGs folder with Airflow $AIRFLOW_VERSION"
+# As on MWAA: the bundle's DAGs folder on sys.path (nothing of this checkout), a neutral working
+# directory, no STARFLEET_* variables, an empty AIRFLOW_HOME, and AWS credentials that reach nothing.
+mkdir -p "$WORK/cwd" "$WORK/airflow_home"
+(
+  cd "$WORK/cwd"
+  env -u STARFLEET_CONFIG_DIR -u STARFLEET_SHIPS_DIR -u AWS_PROFILE \
+    AIRFLOW_HOME="$WORK/airflow_home" AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true PYTHONPATH="$BUNDLE/dags" \
+    "$VENV/bin/python" -m starfleet_airflow.mwaa parse "$BUNDLE/dags" --require-bundle-code
+)
