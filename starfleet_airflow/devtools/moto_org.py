@@ -140,6 +140,34 @@ class OrgFixture:
     accounts: Mapping[str, SeededAccount]
     endpoint_url: str | None = field(default=None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, for a demo that configures itself from what was seeded."""
+        return {
+            "organization_id": self.organization_id,
+            "root_id": self.root_id,
+            "management_account_id": self.management_account_id,
+            "org_reader_role": self.org_reader_role,
+            "worker_role": self.worker_role,
+            "lookup_regions": list(self.lookup_regions),
+            "regions_varied": self.regions_varied,
+            "endpoint_url": self.endpoint_url,
+            "org_units": {
+                ou.id: {"name": ou.name, "parent_id": ou.parent_id, "path": "/".join(ou.path)}
+                for ou in self.org_units.values()
+            },
+            "accounts": {
+                a.id: {
+                    "name": a.name,
+                    "email": a.email,
+                    "parent_id": a.parent_id,
+                    "status": a.status,
+                    "tags": dict(a.tags),
+                    "regions": sorted(a.regions),
+                }
+                for a in self.accounts.values()
+            },
+        }
+
     def member_account_ids(self) -> set[str]:
         """Every account but the management account."""
         return set(self.accounts) - {self.management_account_id}
@@ -348,6 +376,7 @@ def seed_organisation(
     org_reader_role: str = ORG_READER_ROLE,
     worker_role: str = WORKER_ROLE,
     worker_role_actions: Sequence[str] = ("ec2:DescribeRegions",),
+    other_worker_roles: Sequence[str] = (),
     lookup_regions: Iterable[str] | None = None,
     vary_regions: bool | None = None,
 ) -> OrgFixture:
@@ -355,10 +384,11 @@ def seed_organisation(
 
     ``session`` is the caller's identity (it becomes the management account). ``lookup_regions`` are
     the regions from which DescribeRegions will be called (the generator uses STARFLEET's
-    DeploymentRegion; default: the session's region). ``vary_regions``: None varies the enabled
-    regions when moto runs in this process and skips it otherwise, True insists (OrgSeedError when it
-    cannot), False never varies. Raises OrgSeedError when the target is not moto or already has an
-    organisation.
+    DeploymentRegion; default: the session's region). ``other_worker_roles`` are created next to
+    ``worker_role`` in every account, for ships configured with other role names. ``vary_regions``:
+    None varies the enabled regions when moto runs in this process and skips it otherwise, True
+    insists (OrgSeedError when it cannot), False never varies. Raises OrgSeedError when the target
+    is not moto or already has an organisation.
     """
     from botocore.exceptions import ClientError
 
@@ -392,7 +422,8 @@ def seed_organisation(
     accounts: dict[str, SeededAccount] = {}
     iam = api.client("iam")
     api.create_role(iam, org_reader_role, management_id, ("organizations:List*", "organizations:Describe*"))
-    api.create_role(iam, worker_role, management_id, worker_role_actions)
+    for role in (worker_role, *other_worker_roles):
+        api.create_role(iam, role, management_id, worker_role_actions)
     sts = api.client("sts")
 
     for plan in planned:
@@ -409,7 +440,9 @@ def seed_organisation(
         credentials = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{ACCOUNT_ACCESS_ROLE}", RoleSessionName="starfleet-seed"
         )["Credentials"]
-        api.create_role(api.client("iam", credentials), worker_role, management_id, worker_role_actions)
+        member_iam = api.client("iam", credentials)
+        for role in (worker_role, *other_worker_roles):
+            api.create_role(member_iam, role, management_id, worker_role_actions)
         if plan.suspended:
             org_client.close_account(AccountId=account_id)
         regions_of[account_id] = enabled_regions(plan.opt_ins)
@@ -455,3 +488,68 @@ def seed_organisation(
         accounts=dict(sorted(accounts.items())),
         endpoint_url=endpoint_url,
     )
+
+
+def serve(
+    host: str = "127.0.0.1", port: int = 5000, *, region: str = "us-east-1", **seed_options: Any
+) -> tuple[Any, OrgFixture]:
+    """Start a moto server in this process and seed it through its endpoint; returns (server, fixture).
+
+    The server shares this process's moto backends, so the per-account regions are varied even for
+    clients in other processes (Airflow workers) that reach it over 127.0.0.1. Stop it with ``stop()``.
+    """
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    endpoint = f"http://{bound_host}:{bound_port}"
+    # Stand-in credentials only: whatever the environment holds is never used to seed.
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    try:
+        fixture = seed_organisation(session, endpoint_url=endpoint, **seed_options)
+    except BaseException:
+        server.stop()
+        raise
+    return server, fixture
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m starfleet_airflow.devtools.moto_org``: a seeded moto server until interrupted."""
+    import argparse
+    import signal
+    import threading
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--region", default="us-east-1", help="the deployment region (DescribeRegions is read there)")
+    parser.add_argument("--accounts", type=int, default=60, help="member accounts to create")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fixture-out", help="write what was seeded (JSON) to this file")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # this process is the stand-in
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server, fixture = serve(args.host, args.port, region=args.region, n_accounts=args.accounts, seed=args.seed)
+    if args.fixture_out:
+        with open(args.fixture_out, "w", encoding="utf-8") as handle:
+            json.dump(fixture.to_dict(), handle, indent=2)
+    host, port = server.get_host_and_port()
+    print(
+        f"moto on http://{host}:{port}: organisation {fixture.organization_id} (root {fixture.root_id}),"
+        f" {len(fixture.accounts)} accounts, {len(fixture.org_units)} OUs, regions varied: {fixture.regions_varied}",
+        flush=True,
+    )
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - command-line entry
+    raise SystemExit(main())
