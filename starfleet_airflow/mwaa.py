@@ -3,15 +3,18 @@
 MWAA runs Airflow from what its environment bucket holds: the ``dags/`` prefix is synced to the DAGs
 folder of every component (``/usr/local/airflow/dags``), ``requirements.txt`` is pip-installed with the
 Airflow constraints of the environment's Airflow version, and an optional startup script runs before
-Airflow starts. Airflow puts the DAGs folder on ``sys.path``, so the bundle ships our code *inside* it:
+Airflow starts. Airflow puts the DAGs folder on ``sys.path``, so the bundle ships our code *inside* it,
+laid out like this repository so that every relative path means the same thing in both places (the
+DAG file finds ``config/`` next to its own ``dags/`` folder; configuration paths resolve against the
+folder holding ``config/``):
 
     <bundle>/
-      dags/
-        starfleet_dags.py       the DAG file (one DAG per enabled ship)
+      dags/                     -> s3://<environment bucket>/dags/ (MWAA's DAGs folder)
+        dags/starfleet_dags.py  the DAG file (one DAG per enabled ship), with any other DAG files of dags/
         .airflowignore          keeps Airflow from parsing the folders below as DAG files
         starfleet_airflow/      the framework
         ships/                  ship plugins
-        config/                 configuration (relative paths in it resolve against dags/)
+        config/                 configuration
         templates/              payload templates (when they are not read from S3)
       requirements.txt          from mwaa/requirements-<airflow version>.txt (constraints line first)
       startup.sh                from mwaa/startup.sh (optional)
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 DAG_FILE = "starfleet_dags.py"
+DAG_SUBDIR = "dags"  # the DAG files' folder inside the bundle's DAGs folder, as in the repository
 REQUIREMENTS_TEMPLATE = "requirements-{airflow_version}.txt"
 DEFAULT_AIRFLOW_VERSION = "3.0.6"
 BUNDLE_INFO = "bundle-info.json"
@@ -242,7 +246,7 @@ def build_bundle(
     appended to requirements.txt (for example a distribution that registers more ships).
     """
     project = Path(project_dir).resolve()
-    dag_file = project / "dags" / DAG_FILE
+    dag_file = project / DAG_SUBDIR / DAG_FILE
     if not dag_file.is_file():
         raise BundleError(f"{dag_file}: no DAG file; run from the project folder or pass --project-dir")
     config_source = Path(config_dir).resolve() if config_dir else project / "config"
@@ -260,7 +264,7 @@ def build_bundle(
     _prepare_output(root, project)
     dags_dir = root / "dags"
     dags_dir.mkdir()
-    shutil.copy2(dag_file, dags_dir / DAG_FILE)
+    _copy_tree(project / DAG_SUBDIR, dags_dir / DAG_SUBDIR)
     for package in CODE_PACKAGES:
         _copy_tree(project / package, dags_dir / package)
     _copy_tree(config_source, dags_dir / "config")
@@ -288,7 +292,7 @@ def build_bundle(
         "source_commit": _source_commit(project),
         "airflow_version": airflow_version,
         "python_version": python_version,
-        "dag_file": f"dags/{DAG_FILE}",
+        "dag_file": f"dags/{DAG_SUBDIR}/{DAG_FILE}",
         "files": files,
         "warnings": list(warnings),
     }
@@ -310,12 +314,19 @@ class ParseReport:
     seconds: float
     dag_ids: list[str]
     import_errors: dict[str, str]
+    dag_tags: dict[str, list[str]] = field(default_factory=dict)
+    dag_descriptions: dict[str, str | None] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
     modules: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.import_errors
+
+    def tagged(self, tags: Iterable[str]) -> list[str]:
+        """DAG ids carrying any of ``tags``."""
+        wanted = set(tags)
+        return sorted(dag_id for dag_id, dag_tags in self.dag_tags.items() if wanted & set(dag_tags))
 
     def foreign_modules(self) -> dict[str, str | None]:
         """Our packages that were not imported from the parsed folder (``starfleet_airflow`` must be)."""
@@ -365,6 +376,8 @@ def parse_dags_folder(dags_dir: Path | str) -> ParseReport:
         dags_dir=str(folder),
         seconds=round(seconds, 3),
         dag_ids=sorted(bag.dag_ids),
+        dag_tags={dag_id: sorted(dag.tags or ()) for dag_id, dag in bag.dags.items()},
+        dag_descriptions={dag_id: dag.description for dag_id, dag in bag.dags.items()},
         import_errors={str(path): str(error) for path, error in bag.import_errors.items()},
         files=files,
         modules=modules,
@@ -419,9 +432,23 @@ def run_build(args: argparse.Namespace) -> int:
     return 1 if args.strict and bundle.warnings else 0
 
 
+def _broken_tag() -> str | None:
+    """The tag the factory gives placeholder DAGs of ships it could not build (it never raises)."""
+    try:
+        from starfleet_airflow.factory import BROKEN_TAG
+    except ImportError:  # a DAGs folder without our package
+        return None
+    return BROKEN_TAG
+
+
 def run_parse(args: argparse.Namespace) -> int:
-    """Parse a DAGs folder; exit 1 on any import error (or no DAG unless ``--allow-empty``)."""
+    """Parse a DAGs folder; exit 1 on an import error, a placeholder DAG of a broken ship, or no DAG.
+
+    The factory turns a ship whose DAG cannot be built into a visible placeholder instead of an import
+    error, so an API missing from the Airflow version under test shows up as such DAGs, not as errors.
+    """
     report = parse_dags_folder(args.dags_dir)
+    broken = report.tagged([tag] if (tag := _broken_tag()) else [])
     if args.json:
         print(json.dumps(asdict(report), indent=2))
     else:
@@ -433,7 +460,9 @@ def run_parse(args: argparse.Namespace) -> int:
             print(f"{name} imported from {path or '-'}")
         for path, error in report.import_errors.items():
             print(f"IMPORT ERROR in {path}:\n{error}", file=sys.stderr)
-    if not report.ok:
+        for dag_id in broken:
+            print(f"BROKEN DAG {dag_id}: {report.dag_descriptions.get(dag_id)}", file=sys.stderr)
+    if not report.ok or broken:
         return 1
     if args.require_bundle_code:
         foreign = report.foreign_modules()
