@@ -11,3 +11,9 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_SECURITY_TOKEN"] = "testing"
 os.environ["AWS_SESSION_TOKEN"] = "testing"
 os.environ.pop("AWS_PROFILE", None)
+
+# A private Airflow (home, SQLite DB, dags/ folder) for the DAG tests, set before anything imports Airflow.
+# Fixtures: airflow_db (metadata DB, once per session), deployment (config + templates + index in tmp).
+from tests.airflow_fixtures import airflow_db, configure_airflow_environment, deployment  # noqa: F401
+
+configure_airflow_environment()

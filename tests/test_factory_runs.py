@@ -1,0 +1,259 @@
+"""Ship DAGs run for real with ``dag.test()``: SQS delivery against moto, inline delivery, narrowing, commit.
+
+Expected targets come from the account index and Starfleet's rules (``resolve_targets``, tested on its
+own), and expected message bodies from Starfleet's own algorithm (the template as loaded, keys set,
+``json.dumps`` per target): the queue must hold exactly those, no more, no less.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from starfleet_airflow.account_index import AccountIndex
+from starfleet_airflow.resolve import resolve_targets
+from starfleet_airflow.ship import FanOutStrategy
+from starfleet_airflow.synthetic_org import sample_organisation
+from tests.airflow_fixtures import Deployment, run_dag
+from tests.fixtures.factory_ships.recorders import AccountPayload, RegionPayload
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+ORG = sample_organisation()
+INDEX = AccountIndex.from_dict(ORG)
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message on the queue (received and deleted)."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
+
+
+def starbase_bodies(template_yaml: str, targets: list[tuple[str | None, str | None]]) -> list[str]:
+    """What Starfleet's Starbase sends: the loaded template, keys set in place, one json.dumps per target."""
+    template = yaml.safe_load(template_yaml)
+    bodies = []
+    for account_id, region in targets:
+        template["StarbaseAssignedAccount"] = account_id
+        if region is not None:
+            template["StarbaseAssignedRegion"] = region
+        bodies.append(json.dumps(template))
+    return bodies
+
+
+ACCOUNT_TEMPLATE = """\
+TemplateName: ProductionBaseline
+TemplateDescription: Everything under Production, except the data accounts
+IncludeAccounts:
+  ByOrgUnits: [Production]
+ExcludeAccounts:
+  ByOrgUnits: [Data]
+"""
+
+REGION_TEMPLATE = """\
+TemplateName: WebRegions
+TemplateDescription: "Web accounts, two regions — unicode kept: café"
+IncludeAccounts:
+  ByOrgUnits: [Web]
+IncludeRegions: [us-east-1, eu-west-1, af-south-1]
+ExcludeRegions: [af-south-1]
+"""
+
+
+def queue_deployment(deployment: Deployment, ship: str, queue_url: str, template_key: str, template: str) -> None:
+    deployment.write_index(ORG)
+    deployment.ships[ship] = {"Enabled": True, "TemplatePrefix": f"{ship}/", "InvocationQueueUrl": queue_url}
+    deployment.add_template(template_key, template)
+    deployment.write()
+
+
+@pytest.mark.parametrize(
+    ("ship", "payload_schema", "template", "strategy"),
+    [
+        ("AccountRecorderShip", AccountPayload, ACCOUNT_TEMPLATE, FanOutStrategy.ACCOUNT),
+        ("RegionRecorderShip", RegionPayload, REGION_TEMPLATE, FanOutStrategy.ACCOUNT_REGION),
+    ],
+    ids=["ACCOUNT", "ACCOUNT_REGION"],
+)
+def test_sqs_delivery_puts_exactly_starbase_bodies_on_the_queue(
+    deployment: Deployment, ship: str, payload_schema: Any, template: str, strategy: FanOutStrategy
+) -> None:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url = sqs.create_queue(QueueName=f"{ship}-queue")["QueueUrl"]
+        queue_deployment(deployment, ship, queue_url, f"{ship}/baseline.yaml", template)
+
+        result = run_dag(f"starfleet_{'account' if strategy is FanOutStrategy.ACCOUNT else 'region'}_recorder_ship")
+        messages = drain(sqs, queue_url)
+
+    targets = resolve_targets(payload_schema().load(yaml.safe_load(template)), INDEX, strategy)
+    assert len(targets) >= 4, "the template selects several targets of the sample organisation"
+    assert Counter(m["Body"] for m in messages) == Counter(starbase_bodies(template, targets))
+    assert result.state == "success"
+    for message in messages:
+        attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+        assert attributes == {
+            "StarfleetDagRunId": result.run_id,
+            "StarfleetShip": ship,
+            "StarfleetTemplate": f"{ship}/baseline.yaml",
+        }
+    report = result.report
+    assert report["targets"] == report["succeeded"] == len(targets)
+    assert {(row["account_id"], row["region"]) for row in report["rows"]} == set(targets)
+    assert {row["outcome"] for row in report["rows"]} == {"sent"}
+    assert {row["account_name"] for row in report["rows"]} == {INDEX.name_of(a) for a, _ in targets}
+
+
+def inline_deployment(deployment: Deployment, **airflow: Any) -> None:
+    deployment.write_index(ORG)
+    deployment.ships["AccountRecorderShip"] = {
+        "Enabled": True,
+        "TemplatePrefix": "AccountRecorderShip/",
+        "Airflow": {"DeliveryMode": "INLINE", "Concurrency": 4, **airflow},
+    }
+
+
+def test_inline_delivery_one_failing_target_against_the_tolerance(deployment: Deployment) -> None:
+    inline_deployment(deployment)
+    victim = sorted(INDEX.by_org_unit("Production") - INDEX.by_org_unit("Data"))[1]
+    deployment.add_template("AccountRecorderShip/baseline.yaml", ACCOUNT_TEMPLATE + f"FailFor: ['{victim}']\n")
+    deployment.write()
+    expected = sorted(INDEX.by_org_unit("Production") - INDEX.by_org_unit("Data"))
+
+    strict = run_dag("starfleet_account_recorder_ship")
+
+    assert strict.state == "failed"
+    assert strict.state_of("report") == "failed"
+    # one mapped task per account, labelled with the account's name and id, all of which succeeded
+    assert sorted(strict.rendered_map_indexes.values()) == sorted(
+        f"ProductionBaseline: {INDEX.name_of(a)} ({a})" for a in expected
+    )
+    assert all(strict.state_of("deliver", i) == "success" for i in strict.rendered_map_indexes)
+    report = strict.report
+    assert report["ok"] is False and report["failed"] == 1 and report["succeeded"] == len(expected) - 1
+    rows = {row["account_id"]: row for row in report["rows"]}
+    assert set(rows) == set(expected)
+    assert rows[victim]["outcome"] == "failed"
+    assert rows[victim]["error"] == f"RuntimeError: asked to fail in {victim}"
+    assert rows[victim]["account_name"] == INDEX.name_of(victim)
+    others = [row for account, row in rows.items() if account != victim]
+    assert all(row["outcome"] == "succeeded" and row["detail"]["commit"] is False for row in others)
+
+    inline_deployment(deployment, FailureTolerance=1)
+    deployment.write()
+    tolerant = run_dag("starfleet_account_recorder_ship")
+    assert tolerant.state == "success"
+    assert tolerant.report["ok"] is True and tolerant.report["failed"] == 1
+
+
+def test_conf_narrows_the_run_and_commit_reaches_the_ship(deployment: Deployment) -> None:
+    deployment.write_index(ORG)
+    deployment.ships["RegionRecorderShip"] = {
+        "Enabled": True,
+        "TemplatePrefix": "RegionRecorderShip/",
+        "Airflow": {"DeliveryMode": "INLINE"},
+    }
+    deployment.add_template("RegionRecorderShip/web.yaml", REGION_TEMPLATE)
+    deployment.add_template(
+        "RegionRecorderShip/other.yaml",
+        {
+            "TemplateName": "Other",
+            "TemplateDescription": "all",
+            "IncludeAccounts": {"AllAccounts": True},
+            "IncludeRegions": ["ALL"],
+        },
+    )
+    deployment.write()
+    web_accounts = sorted(INDEX.by_org_unit("Web"))
+    chosen = web_accounts[0]
+
+    result = run_dag(
+        "starfleet_region_recorder_ship",
+        conf={
+            "templates": ["WebRegions"],
+            "accounts": [INDEX.name_of(chosen)],
+            "regions": ["eu-west-1"],
+            "commit": True,
+        },
+    )
+
+    assert result.state == "success"
+    rows = result.report["rows"]
+    assert [(row["template"], row["account_id"], row["region"]) for row in rows] == [
+        ("RegionRecorderShip/web.yaml", chosen, "eu-west-1")
+    ]
+    detail = rows[0]["detail"]
+    assert detail["commit"] is True
+    assert detail["dag_run_id"] == result.run_id and detail["has_index"] is True
+    assert detail["logical_date"] is not None and detail["data_interval_end"] is not None
+
+
+def test_conf_outside_the_template_is_refused(deployment: Deployment, capfd: pytest.CaptureFixture[str]) -> None:
+    inline_deployment(deployment)
+    deployment.add_template("AccountRecorderShip/baseline.yaml", ACCOUNT_TEMPLATE)
+    deployment.write()
+    excluded = sorted(INDEX.by_org_unit("Data"))[0]  # ExcludeAccounts takes it out
+
+    result = run_dag("starfleet_account_recorder_ship", conf={"accounts": [excluded]})
+
+    assert result.state == "failed"
+    assert result.state_of("plan") == "failed"
+    assert result.state_of("deliver") == "upstream_failed"
+    assert set(result.rendered_map_indexes) == {-1}, "the deliver task was never expanded: nothing was delivered"
+    assert result.state_of("report") == "failed"
+    log = capfd.readouterr().out
+    assert (
+        f"refused: accounts {INDEX.name_of(excluded)} ({excluded}) are not selected by the templates of this run" in log
+    )
+
+
+def test_single_invocation_ship_runs_once_per_template(deployment: Deployment) -> None:
+    deployment.write_index(ORG)
+    deployment.ships["OnceRecorderShip"] = {
+        "Enabled": True,
+        "TemplatePrefix": "OnceRecorderShip/",
+        "Airflow": {"DeliveryMode": "INLINE", "DefaultCommit": True},
+    }
+    deployment.add_template("OnceRecorderShip/a.yaml", {"TemplateName": "First", "TemplateDescription": "one"})
+    deployment.add_template("OnceRecorderShip/b.yaml", {"TemplateName": "Second", "TemplateDescription": "two"})
+    deployment.add_template("OnceRecorderShip/broken.yaml", {"TemplateDescription": "no name"})
+    deployment.write()
+
+    result = run_dag("starfleet_once_recorder_ship")
+
+    assert sorted(result.rendered_map_indexes.values()) == ["First", "Second"]
+    report = result.report
+    by_template = {row["template"]: row for row in report["rows"]}
+    assert by_template["OnceRecorderShip/a.yaml"]["detail"]["template"] == "First"
+    assert by_template["OnceRecorderShip/b.yaml"]["detail"]["commit"] is True
+    assert by_template["OnceRecorderShip/broken.yaml"]["outcome"] == "invalid template"
+    assert "TemplateName" in by_template["OnceRecorderShip/broken.yaml"]["error"]
+    assert report["invalid_templates"] == 1 and report["succeeded"] == 2
+    assert result.state == "failed", "an invalid template fails the run at the default tolerance of 0"
+
+
+def test_broken_ship_placeholder_fails_with_its_message(deployment: Deployment) -> None:
+    deployment.write_index(ORG)
+    deployment.ships["OnceRecorderShip"] = {"Enabled": True, "Airflow": {"DeliveryMode": "INLINE"}}  # no TemplatePrefix
+    deployment.write()
+
+    result = run_dag("starfleet_once_recorder_ship__broken")
+
+    assert result.state == "failed"
+    assert result.state_of("explain_problem") == "failed"
