@@ -10,6 +10,7 @@ AWS connection through Airflow's connection parser, and mounts against the folde
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -36,6 +37,7 @@ JOB_CHECKED_SERVICES = {
     "airflow-triggerer": "airflow.jobs.triggerer_job_runner.TriggererJobRunner",
 }
 PROJECT_MOUNTS = ("dags", "ships", "config", "templates")
+ONE_SHOT_SERVICES = ("airflow-init", "aws-seed")
 
 
 def _pins(path: Path) -> dict[str, str]:
@@ -86,7 +88,8 @@ def _mounts(service: dict[str, Any]) -> dict[str, str]:
 
 
 def test_services_are_the_full_stack(services):
-    assert set(services) == {"postgres", "moto", "airflow-init", *AIRFLOW_SERVICES}
+    assert set(services) == {"postgres", "moto", *ONE_SHOT_SERVICES, *AIRFLOW_SERVICES}
+    assert services["aws-seed"]["profiles"] == ["seed"], "seeding runs on demand, not with every `up`"
 
 
 def test_airflow_image_matches_the_pinned_airflow(services):
@@ -95,7 +98,7 @@ def test_airflow_image_matches_the_pinned_airflow(services):
     dockerfile_default = re.search(r"^ARG AIRFLOW_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
     assert dockerfile_default and dockerfile_default.group(1) == expected_base
     assert re.search(r"^FROM \$\{AIRFLOW_IMAGE\}$", DOCKERFILE.read_text(), re.MULTILINE)
-    for name in ("airflow-init", *AIRFLOW_SERVICES):
+    for name in (*ONE_SHOT_SERVICES, *AIRFLOW_SERVICES):
         build = services[name]["build"]
         assert (ROOT / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
         assert build["args"]["AIRFLOW_IMAGE"] == expected_base, name
@@ -134,7 +137,7 @@ def test_airflow_services_run_real_airflow_commands(services, airflow_parser):
 
 def test_every_long_running_service_has_a_healthcheck(services):
     for name, service in services.items():
-        if name == "airflow-init":
+        if name in ONE_SHOT_SERVICES:
             assert service["restart"] == "no"
             assert "healthcheck" not in service
             continue
@@ -195,6 +198,7 @@ def test_depends_on_waits_for_healthy_dependencies(services):
         needs = set(services[name]["depends_on"])
         assert {"postgres", "moto", "airflow-init"} <= needs, name
     assert set(services["airflow-init"]["depends_on"]) == {"postgres"}
+    assert set(services["aws-seed"]["depends_on"]) == {"moto"}
     assert "airflow-apiserver" in services["airflow-scheduler"]["depends_on"]
 
 
@@ -296,3 +300,62 @@ def test_aws_default_connection_points_at_the_moto_service(services):
         assert (endpoint.hostname, endpoint.port) == ("moto", moto_port), name
         assert wrapper.region_name == env["AWS_DEFAULT_REGION"]
         assert env["AWS_ENDPOINT_URL"] == wrapper.endpoint_url, f"{name}: plain boto3 clients must hit moto too"
+
+
+def _host_path(service: dict[str, Any], container_path: str) -> Path:
+    """The repository path a container path of ``service`` comes from (through its bind mounts)."""
+    for target, source in _mounts(service).items():
+        if source.startswith(".") and (container_path == target or container_path.startswith(target + "/")):
+            return ROOT / source / container_path[len(target) :].lstrip("/")
+    raise AssertionError(f"{container_path} is not bind-mounted from the repository")
+
+
+@pytest.fixture()
+def moto_server(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_aws_seed_service_seeds_an_organisation_and_the_configured_queues(services, moto_server):
+    import subprocess
+    import sys
+
+    import boto3
+
+    from starfleet_airflow.config import load_configuration
+
+    seed = services["aws-seed"]
+    command = _command(seed)
+    script = _host_path(seed, command[1])
+    config_dir = _host_path(seed, seed["environment"]["STARFLEET_CONFIG_DIR"])
+    assert command[0] == "python" and script.is_file() and config_dir == ROOT / "config"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STARFLEET_"))}
+    env.update(
+        AWS_ENDPOINT_URL=moto_server,  # the moto service, here on loopback
+        STARFLEET_CONFIG_DIR=str(config_dir),
+        SEED_ACCOUNTS="4",
+        AWS_DEFAULT_REGION=seed["environment"]["AWS_DEFAULT_REGION"],
+    )
+    runs = [subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert "already seeded" in runs[1].stdout
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    organizations = session.client("organizations", endpoint_url=moto_server)
+    accounts = organizations.list_accounts()["Accounts"]
+    assert len(accounts) == 4 + 1, "the member accounts and the management account"
+    expected_queues = {
+        section["InvocationQueueUrl"].rsplit("/", 1)[1]
+        for section in load_configuration(config_dir).raw.values()
+        if isinstance(section, dict) and section.get("InvocationQueueUrl")
+    }
+    assert expected_queues, "the sample configuration names worker queues"
+    queue_urls = session.client("sqs", endpoint_url=moto_server).list_queues().get("QueueUrls", [])
+    assert {url.rsplit("/", 1)[1] for url in queue_urls} == expected_queues
