@@ -8,6 +8,8 @@ own), and expected message bodies from Starfleet's own algorithm (the template a
 from __future__ import annotations
 
 import json
+import math
+import threading
 from collections import Counter
 from typing import Any
 
@@ -19,7 +21,7 @@ from moto import mock_aws
 from starfleet_airflow.account_index import AccountIndex
 from starfleet_airflow.resolve import resolve_targets
 from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow.synthetic_org import build_index, sample_organisation
 from tests.airflow_fixtures import Deployment, run_dag
 from tests.fixtures.factory_ships.recorders import AccountPayload, RegionPayload
 
@@ -257,3 +259,58 @@ def test_broken_ship_placeholder_fails_with_its_message(deployment: Deployment) 
 
     assert result.state == "failed"
     assert result.state_of("explain_problem") == "failed"
+
+
+class RecordingSqs:
+    """Stands in for the SQS API in the organisation-size run: records each call, accepts every entry."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+        self.bodies: list[str] = []
+        self._lock = threading.Lock()
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(len(Entries))
+            self.bodies.extend(entry["MessageBody"] for entry in Entries)
+        return {"Successful": [{"Id": e["Id"], "MessageId": e["Id"]} for e in Entries], "Failed": []}
+
+
+def test_5000_accounts_by_20_regions_in_one_run_with_minimal_sqs_calls(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
+    from airflow.sdk import conf
+
+    organisation = build_index(5000, 20)
+    template = {
+        "TemplateName": "Everywhere",
+        "TemplateDescription": "every account, every region",
+        "IncludeAccounts": {"AllAccounts": True},
+        "IncludeRegions": ["ALL"],
+    }
+    deployment.write_index(organisation)
+    deployment.ships["RegionRecorderShip"] = {
+        "Enabled": True,
+        "TemplatePrefix": "RegionRecorderShip/",
+        "InvocationQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/big",
+    }
+    deployment.add_template("RegionRecorderShip/everywhere.yaml", template)
+    deployment.write()
+    stub = RecordingSqs()
+    monkeypatch.setattr(SqsHook, "get_conn", lambda self: stub)  # the AWS API, not our code
+
+    result = run_dag("starfleet_region_recorder_ship")
+
+    targets = resolve_targets(
+        RegionPayload().load(template), AccountIndex.from_dict(organisation), FanOutStrategy.ACCOUNT_REGION
+    )
+    assert len(targets) > 90_000
+    assert result.state == "success"
+    units = [i for i in result.rendered_map_indexes if i >= 0]
+    assert 1 < len(units) <= conf.getint("core", "max_map_length")
+    assert len(stub.calls) == math.ceil(len(targets) / 10)
+    assert Counter(stub.bodies) == Counter(starbase_bodies(yaml.safe_dump(template, sort_keys=False), targets))
+    report = result.report
+    assert report["succeeded"] == len(targets) and report["failed"] == 0
+    assert report["successes_listed"] is False and report["rows"] == []
