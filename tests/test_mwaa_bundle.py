@@ -142,6 +142,15 @@ def test_airflowignore_keeps_the_processor_to_the_dag_file(bundle):
     ]
 
 
+@pytest.mark.parametrize("syntax", ["glob", "regexp"])
+def test_airflowignore_leaves_only_the_dag_files_in_either_syntax(bundle, syntax):
+    from airflow.utils.file import find_path_from_directory
+
+    found = find_path_from_directory(str(bundle.dags_dir), ".airflowignore", syntax)
+    python_files = {str(Path(path).relative_to(bundle.dags_dir)) for path in found if path.endswith(".py")}
+    assert python_files == {f"dags/{name}" for name in _source_files(ROOT / "dags") if name.endswith(".py")}
+
+
 def test_bundle_info_describes_the_build(bundle):
     info = json.loads(bundle.info_file.read_text())
     assert info["airflow_version"] == AIRFLOW_VERSION
