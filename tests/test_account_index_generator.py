@@ -20,6 +20,7 @@ import requests
 import yaml
 from marshmallow import ValidationError
 from moto import mock_aws
+from moto.core import enable_iam_authentication
 
 from ships.account_index_generator import WORKER_SHIP_PLUGINS, AccountIndexGeneratorShip
 from ships.account_index_generator.organization import OrgTree, chain_by_list_parents, root_parent
@@ -491,6 +492,65 @@ def test_wrong_root_id_fails_naming_it() -> None:
         ship.configuration = {**ship.configuration, "org_root_id": "r-zzzz"}
         with pytest.raises(Exception, match="r-zzzz"):
             ship.execute(commit=False)
+
+
+def _policy(statement: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_under_iam_enforcement_the_seeded_roles_suffice_and_a_missing_permission_names_the_account(
+    tmp_path: Path,
+) -> None:
+    """moto checks IAM policies here: the orchestrator may only assume roles, the roles have the seeder's policies.
+
+    moto does not treat an account-root principal as delegating to the account's IAM policies, so the
+    two roles trusted in the orchestrator's own account name the orchestrator user explicitly.
+    """
+    destination = tmp_path / "accountIndex.json"
+    with mock_aws():
+        admin = boto3.Session(region_name=REGION)
+        org = seed_organisation(admin, n_accounts=5, seed=8)
+        iam = admin.client("iam")
+        user_arn = iam.create_user(UserName="orchestrator")["User"]["Arn"]
+        iam.put_user_policy(
+            UserName="orchestrator",
+            PolicyName="assume-only",
+            PolicyDocument=_policy({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}),
+        )
+        trust = _policy({"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "sts:AssumeRole"})
+        for role in (org.org_reader_role, org.worker_role):
+            iam.update_assume_role_policy(RoleName=role, PolicyDocument=trust)
+        key = iam.create_access_key(UserName="orchestrator")["AccessKey"]
+        orchestrator = boto3.Session(
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+        )
+        starfleet = {"account_index_location": str(destination)}
+
+        with enable_iam_authentication():
+            summary = ship_for(org, orchestrator, starfleet=starfleet).execute(commit=False)
+        assert summary["active_accounts"] == len(org.active_account_ids())
+
+        victim = min(org.active_account_ids() - {org.management_account_id})
+        access = admin.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{victim}:role/OrganizationAccountAccessRole", RoleSessionName="test-setup"
+        )["Credentials"]
+        admin.client(
+            "iam",
+            aws_access_key_id=access["AccessKeyId"],
+            aws_secret_access_key=access["SecretAccessKey"],
+            aws_session_token=access["SessionToken"],
+        ).put_role_policy(
+            RoleName=org.worker_role,
+            PolicyName=f"{org.worker_role}-policy",
+            PolicyDocument=_policy({"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}),
+        )
+        with enable_iam_authentication(), pytest.raises(AccountIndexGenerationError) as raised:
+            ship_for(org, orchestrator, starfleet=starfleet).execute(commit=True)
+    message = str(raised.value)
+    assert message.startswith("1 account lookup(s) failed: ")
+    assert f"DescribeRegions in {victim}: " in message
+    assert "not authorized to perform: ec2:DescribeRegions" in message
+    assert not destination.exists()
 
 
 def test_moto_server_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -208,13 +208,11 @@ class AccountIndexGeneratorShip(StarfleetWorkerShip):
                     regions[account["Id"]] = pool.submit(reader.enabled_regions, account["Id"])
             results_tags, tag_failures = _gather(tags)
             results_regions, region_failures = _gather(regions)
-        problems = [f"ListTagsForResource {failure}" for failure in tag_failures]
         role = config["describe_regions_assume_role"]
-        problems += [f"AssumeRole {role} + DescribeRegions in {failure}" for failure in region_failures]
-        if problems:
-            listed = "; ".join(problems[:MAX_LISTED_FAILURES])
-            more = f" (and {len(problems) - MAX_LISTED_FAILURES} more)" if len(problems) > MAX_LISTED_FAILURES else ""
-            raise AccountIndexGenerationError(f"{len(problems)} account lookup(s) failed: {listed}{more}")
+        _raise_for_failures(
+            [f"ListTagsForResource {failure}" for failure in tag_failures]
+            + [f"AssumeRole {role} + DescribeRegions in {failure}" for failure in region_failures]
+        )
 
         accounts: dict[str, dict[str, Any]] = {}
         for account in listed:
@@ -251,6 +249,7 @@ class AccountIndexGeneratorShip(StarfleetWorkerShip):
         if not commit:
             log.warning("[%s] dry run (commit is off): not writing %s", self.worker_ship_name, destination)
             log.info("[%s] summary: %s", self.worker_ship_name, json.dumps(summary, sort_keys=True))
+            log.debug("[%s] index: %s", self.worker_ship_name, json.dumps(index))
             return summary
         self._write(destination, json.dumps(index, indent=4).encode())
         summary["written"] = True
@@ -295,3 +294,12 @@ def _gather(futures: dict[str, Future[Any]]) -> tuple[dict[str, Any], list[str]]
         except Exception as exc:
             failures.append(f"{account_id}: {type(exc).__name__}: {exc}")
     return results, failures
+
+
+def _raise_for_failures(problems: list[str]) -> None:
+    """One error naming every failed lookup (the first few in full): nothing is written after it."""
+    if not problems:
+        return
+    shown = "; ".join(problems[:MAX_LISTED_FAILURES])
+    more = f" (and {len(problems) - MAX_LISTED_FAILURES} more)" if len(problems) > MAX_LISTED_FAILURES else ""
+    raise AccountIndexGenerationError(f"{len(problems)} account lookup(s) failed: {shown}{more}")
