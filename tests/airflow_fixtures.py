@@ -155,3 +155,64 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, logical_date: Any =
         labels = {ti.map_index: ti.rendered_map_index for ti in tis if ti.task_id == "deliver"}
     state = getattr(dag_run.state, "value", dag_run.state)
     return RunResult(dag_id, dag_run.run_id, state, states, labels)
+
+
+def sync_dags_to_db() -> None:
+    """Parse the dags/ bundle and store the serialized DAGs, as the dag processor (and ``dag.test``) do."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+
+
+def run_existing_dag_run(dag_id: str, run_id: str) -> RunResult:
+    """Run the tasks of a DAG run that already exists (e.g. one a backfill created), scheduler-free.
+
+    The loop is ``dag.test()``'s: ask the run which task instances are schedulable, run each in
+    process, until the run finishes. ``dag.test()`` itself always creates a new manual run.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.sdk import timezone
+    from airflow.sdk.definitions.dag import _run_task
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    from starfleet_airflow.factory import build_dags
+
+    dag = build_dags()[dag_id]
+    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    with create_session() as session:
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        dag_run.dag = scheduler_dag
+        dag_run.state = DagRunState.RUNNING
+        session.commit()
+        while dag_run.state == DagRunState.RUNNING:
+            session.expire_all()
+            schedulable, _ = dag_run.update_state(session=session)
+            for ti in schedulable:
+                ti.try_number += 1
+                ti.state = TaskInstanceState.SCHEDULED
+                ti.scheduled_dttm = timezone.utcnow()
+            session.commit()
+            scheduled = [
+                ti for ti in dag_run.get_task_instances(session=session) if ti.state == TaskInstanceState.SCHEDULED
+            ]
+            if not scheduled and dag_run.state == DagRunState.RUNNING:
+                waiting = {ti.task_id: ti.state for ti in dag_run.get_task_instances(session=session)}
+                raise AssertionError(f"{run_id} is not finished but has nothing to run: {waiting}")
+            for ti in scheduled:
+                _run_task(ti=ti, task=dag.task_dict[ti.task_id])
+        state = getattr(dag_run.state, "value", dag_run.state)
+        tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id).all()
+        states = {(ti.task_id, ti.map_index): getattr(ti.state, "value", ti.state) for ti in tis}
+        labels = {ti.map_index: ti.rendered_map_index for ti in tis if ti.task_id == "deliver"}
+    return RunResult(dag_id, run_id, state, states, labels)
