@@ -144,7 +144,10 @@ def test_airflowignore_keeps_the_processor_to_the_dag_file(bundle):
 
 @pytest.mark.parametrize("syntax", ["glob", "regexp"])
 def test_airflowignore_leaves_only_the_dag_files_in_either_syntax(bundle, syntax):
-    from airflow.utils.file import find_path_from_directory
+    try:  # where Airflow 3.3 moved it; airflow.utils.file still re-exports it with a deprecation warning
+        from airflow._shared.module_loading import find_path_from_directory
+    except ImportError:
+        from airflow.utils.file import find_path_from_directory
 
     found = find_path_from_directory(str(bundle.dags_dir), ".airflowignore", syntax)
     python_files = {str(Path(path).relative_to(bundle.dags_dir)) for path in found if path.endswith(".py")}
