@@ -622,3 +622,74 @@ def test_inline_delivery_runs_the_sample_template(aws_managed_policies: boto3.Se
     assert refused.status == "invalid"
     assert "unknown variable ${Team}" in (refused.error or "")
     assert role_in_iam(iam_in(aws, ACCOUNT_B), "starfleet-security-audit") is None
+
+
+def lambda_event(sqs: Any, queue_url: str) -> dict[str, Any]:
+    """The event an SQS event source mapping hands the Lambda: one record per message."""
+    records = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        records.extend({"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in batch)
+    return {"Records": records}
+
+
+def test_sqs_fed_lambda_runs_the_ship_unchanged(
+    aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQS delivery: the bodies the DAG sends, consumed by the Lambda handler; commit from STARFLEET_COMMIT."""
+    from starfleet_airflow import lambda_handler
+    from starfleet_airflow.delivery.sqs import SqsSender
+    from starfleet_airflow.render import BodyRenderer
+
+    config_dir = tmp_path / "lambda-config"
+    config_dir.mkdir()
+    (config_dir / "starfleet.yaml").write_text(
+        "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
+        "  AccountIndexLocation: accountIndex.json\n"
+    )
+    (config_dir / "iam_role.yaml").write_text((REPO / "config" / "iam_role.yaml").read_text())
+    monkeypatch.setenv("STARFLEET_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("STARFLEET_SHIP", "IamRoleWorkerShip")
+    monkeypatch.delenv("STARFLEET_COMMIT", raising=False)
+    lambda_handler._LOADED.clear()
+
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName="starfleet-iam-role-worker")["QueueUrl"]
+    broken = {**TEMPLATE, "Description": "for ${Team}"}
+
+    def deliver_and_handle() -> tuple[dict[str, Any], dict[str, str]]:
+        targets = [(ACCOUNT_A, None), (ACCOUNT_B, None)]
+        SqsSender(sqs, queue_url).send(BodyRenderer(TEMPLATE).bodies(targets), targets)
+        SqsSender(sqs, queue_url).send(BodyRenderer(broken).bodies([("100000000002", None)]), [("100000000002", None)])
+        event = lambda_event(sqs, queue_url)
+        ids = {json.loads(r["body"])["StarbaseAssignedAccount"]: r["messageId"] for r in event["Records"]}
+        return lambda_handler.handler(event, None), ids
+
+    previous = STARFLEET_CONFIGURATION.current  # the handler serves the configuration it loads
+    try:
+        response, ids = deliver_and_handle()  # STARFLEET_COMMIT unset: a dry run
+        assert response == {"batchItemFailures": [{"itemIdentifier": ids["100000000002"]}]}
+        assert role_in_iam(iam_in(aws, ACCOUNT_A)) is None
+
+        monkeypatch.setenv("STARFLEET_COMMIT", "true")
+        response, ids = deliver_and_handle()
+        assert response == {"batchItemFailures": [{"itemIdentifier": ids["100000000002"]}]}
+        roles = {account: role_in_iam(iam_in(aws, account)) for account in (ACCOUNT_A, ACCOUNT_B)}
+        for account, role in roles.items():
+            assert role is not None
+            assert role["Tags"]["Account"] == account
+            assert role["Managed"] == [f"arn:aws:iam::{account}:policy/audit-read"]
+        assert role_in_iam(iam_in(aws, "100000000002")) is None
+
+        # Redelivered (SQS delivers at least once): succeeds and changes nothing.
+        caplog.clear()
+        caplog.set_level(logging.INFO, logger="ships.iam_role")
+        response, _ = deliver_and_handle()
+        assert len(response["batchItemFailures"]) == 1
+        assert caplog.text.count("matches template AuditRole; nothing to do") == 2
+        assert {account: role_in_iam(iam_in(aws, account)) for account in roles} == roles
+    finally:
+        if previous is None:
+            STARFLEET_CONFIGURATION.reset()
+        else:
+            STARFLEET_CONFIGURATION.use(previous)
+        lambda_handler._LOADED.clear()
