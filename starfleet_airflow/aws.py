@@ -7,12 +7,53 @@ accounts by assuming a role there. Every ship needs the same few lines, so they 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import boto3
+import botocore.credentials
 import botocore.session
 
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[^\w+=,.@-]")
+_SESSION_LOCK = threading.Lock()
+
+
+class _SharedCredentialsProvider(botocore.credentials.CredentialProvider):
+    """Hands out one credentials object, refreshable or not, to every session built from it."""
+
+    METHOD = "starfleet-shared"
+
+    def __init__(self, credentials: botocore.credentials.Credentials | None) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> botocore.credentials.Credentials | None:
+        return self._credentials
+
+
+def _core_session_like(base_session: boto3.Session) -> botocore.session.Session:
+    """A new botocore session that reuses ``base_session``'s service models (its data loader)."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", base_session._session.get_component("data_loader"))
+    return core
+
+
+def session_for_thread(base_session: boto3.Session) -> boto3.Session:
+    """A session of its own for one worker thread, with the same identity and region as the base.
+
+    boto3 sessions are not thread-safe (creating clients from one session in several threads fails
+    now and then inside botocore), yet inline delivery runs a ship for many targets at once. Each
+    target gets a session of its own; they share the base session's credentials object, so a
+    refreshable identity (an assumed-role Airflow connection) is refreshed once for all, and its data
+    loader, so service models are read once. Only the credential lookup takes the lock.
+    """
+    with _SESSION_LOCK:
+        credentials = base_session.get_credentials()
+    core = _core_session_like(base_session)
+    core.register_component(
+        "credential_provider", botocore.credentials.CredentialResolver([_SharedCredentialsProvider(credentials)])
+    )
+    return boto3.Session(botocore_session=core, region_name=base_session.region_name)
 
 
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
@@ -38,7 +79,8 @@ def assume_role_session(
     the base session's botocore data loader: a ship assumes a role per target, and re-reading botocore's
     service models for each one doubled the cost of a target.
     """
-    sts = base_session.client("sts", region_name=region or base_session.region_name)
+    with _SESSION_LOCK:  # callers may share one base session across threads
+        sts = base_session.client("sts", region_name=region or base_session.region_name)
     clean_name = ROLE_SESSION_NAME_PATTERN.sub("-", session_name)[:64]
     if len(clean_name) < 2:
         clean_name = "starfleet-airflow"
@@ -47,10 +89,8 @@ def assume_role_session(
         RoleSessionName=clean_name,
         DurationSeconds=duration_seconds,
     )["Credentials"]
-    core = botocore.session.Session()
-    core.register_component("data_loader", base_session._session.get_component("data_loader"))
     return boto3.Session(
-        botocore_session=core,
+        botocore_session=_core_session_like(base_session),
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
