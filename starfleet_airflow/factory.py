@@ -21,11 +21,13 @@ every ship of the folder behind one broken one.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,12 @@ def dag_id_for(ship_name: str) -> str:
     return DAG_ID_PREFIX + (snake or "ship")
 
 
+def _yaml(data: Any) -> str:
+    """YAML for the DAG docs, through libyaml when PyYAML has it (4x faster: it runs for every ship at parse)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
 def _docstring(cls: type) -> str:
     import inspect
 
@@ -84,10 +92,8 @@ def _effective_options(loaded: LoadedShip, configuration: Configuration) -> dict
 def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str) -> str:
     """The DAG's documentation: the ship's docstring, what starts it, and its effective configuration."""
     options = loaded.airflow_options
-    section = yaml.safe_dump({loaded.name: loaded.raw_section}, sort_keys=False, default_flow_style=False)
-    effective = yaml.safe_dump(
-        {"Airflow (effective)": _effective_options(loaded, configuration)}, sort_keys=False, default_flow_style=False
-    )
+    section = _yaml({loaded.name: loaded.raw_section})
+    effective = _yaml({"Airflow (effective)": _effective_options(loaded, configuration)})
     commit_note = (
         "`commit` applies to inline runs; an SQS-fed ship Lambda takes it from its `STARFLEET_COMMIT`"
         " environment variable, as in Starfleet."
@@ -129,15 +135,22 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
     )
 
 
+# Param schemas name their JSON Schema dialect: Airflow validates every param of a scheduled DAG at parse
+# time, and checking a schema against draft-07's meta-schema costs a quarter of the default 2020-12's
+# (measured: 0.19 ms vs 0.83 ms per param, which is most of a 50-ship parse). The schemas use nothing newer.
+_DIALECT = {"$schema": "http://json-schema.org/draft-07/schema#"}
+
+
 def _params(loaded: LoadedShip) -> dict[str, Any]:
     from airflow.sdk import Param
 
     strategy = loaded.fan_out_strategy
-    string_list = {"type": "array", "items": {"type": "string"}}
+    string_list = {"type": "array", "items": {"type": "string"}, **_DIALECT}
     params: dict[str, Any] = {
         "commit": Param(
             bool(loaded.airflow_options["default_commit"]),
             type="boolean",
+            **_DIALECT,
             title="Commit",
             description="Make changes (true) or only report what would change (false, a dry run).",
         ),
@@ -477,6 +490,31 @@ def build_dags(
     ``$STARFLEET_SHIPS_DIR`` then the installed ``ships`` package. ``template_events_asset`` is the
     shared asset of template S3 events (ships listing ``S3`` are scheduled on it).
     """
+    with _collector_paused():
+        return _build_dags(config_dir, ships_dir, template_events_asset)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the DAGs are built.
+
+    Building a DAG allocates many small containers (Airflow deep-copies the params and default args
+    into every task), and each burst of allocations triggers collections that scan every live object
+    of the process, Airflow's included: measured on 50 ships, about a third of the parse time. Nothing
+    built here forms garbage cycles worth collecting before the file finishes parsing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_dags(
+    config_dir: Path | str | None, ships_dir: Path | str | None, template_events_asset: Any
+) -> dict[str, DAG]:
     configuration = load_configuration(config_dir)
     dags: dict[str, DAG] = {}
     if not configuration.starfleet:

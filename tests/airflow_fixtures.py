@@ -33,6 +33,8 @@ def configure_airflow_environment() -> None:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # Tests rebuild the same dag_id with another configuration within seconds: store every version.
+    os.environ["AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL"] = "0"
     # An explicit aws_default connection (region only): credentials come from the test environment, and
     # moto's mock_aws intercepts the hooks' boto3 clients in-process.
     os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({"conn_type": "aws", "extra": {"region_name": "us-east-1"}})
