@@ -13,6 +13,10 @@ makes no network call and reads no template or index), then builds for each ship
 * ``report`` prints one row per target (failures always, successes up to a limit), returns the table
   as its XCom, and fails the run when the failures exceed the ship's ``FailureTolerance``.
 
+Retries (``Airflow.Retries``) re-run a whole task. A retried SQS unit sends its messages again: FIFO
+queues drop the duplicates (deterministic deduplication ids), standard queues may deliver a target
+twice, which Starfleet's worker model already expects (SQS delivers at least once; ships converge state).
+
 A ship whose code or configuration cannot be loaded becomes a placeholder DAG
 (``<dag_id>__broken``, tag ``broken``) whose description and documentation carry the exact message
 and whose only task fails with it: Airflow reports import errors per file, so raising here would hide
@@ -238,6 +242,7 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     """The ``plan`` task: read, validate, narrow, resolve, snapshot, cut."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from starfleet_airflow.account_index import AccountIndexError
     from starfleet_airflow.locations import read_bytes
     from starfleet_airflow.plan import Narrowing, PlanError, PlanRefused, plan_run
     from starfleet_airflow.snapshot import write_snapshot
@@ -280,11 +285,18 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
         )
     except PlanRefused as exc:
         raise AirflowFailException(f"refused: {exc}") from exc
-    except PlanError as exc:
+    except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
     snapshot_root = configuration.snapshot_location
     location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
     commit = bool(params.get("commit", loaded.airflow_options["default_commit"]))
+    if (
+        loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS
+        and commit != loaded.airflow_options["default_commit"]
+    ):
+        run_plan.notes.append(
+            f"commit={commit} does not travel with SQS messages: the ship's Lambda decides from STARFLEET_COMMIT"
+        )
     summary = run_plan.summary(location, commit=commit, delivery_mode=loaded.airflow_options["delivery_mode"].value)
     log.info(
         "%s: %d targets in %d work units from %d templates (%d invalid); snapshot %s",
@@ -360,10 +372,13 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
     if summary is None or units is None:
         raise AirflowFailException(f"{loaded.name}: the plan task did not finish; its log says why")
     view = _view(loaded, configuration, summary["snapshot"]) if units else None
+    # One slice request for every mapped result (iterating would ask item by item, then log an "error"
+    # for the index past the end).
+    values = list(results[:]) if results is not None else []
     report = build_report(
         summary,
         units,
-        [r for r in (results or []) if r],
+        [r for r in values if r],
         tolerance=loaded.airflow_options["failure_tolerance"],
         targets_of=(lambda key: view.targets(key)) if view else (lambda key: []),
         name_of=(lambda account_id: view.index.name_of(account_id)) if view else (lambda account_id: account_id),

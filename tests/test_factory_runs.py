@@ -314,3 +314,24 @@ def test_5000_accounts_by_20_regions_in_one_run_with_minimal_sqs_calls(
     report = result.report
     assert report["succeeded"] == len(targets) and report["failed"] == 0
     assert report["successes_listed"] is False and report["rows"] == []
+
+
+def test_a_run_with_nothing_selected_succeeds_and_says_why(deployment: Deployment) -> None:
+    inline_deployment(deployment)
+    deployment.add_template(
+        "AccountRecorderShip/nobody.yaml",
+        {
+            "TemplateName": "Nobody",
+            "TemplateDescription": "a tag no account carries",
+            "IncludeAccounts": {"ByTags": [{"Name": "Team", "Value": "nobody"}]},
+        },
+    )
+    deployment.write()
+
+    result = run_dag("starfleet_account_recorder_ship")
+
+    assert result.state == "success"
+    assert result.state_of("deliver") == "skipped"
+    report = result.report
+    assert report["targets"] == 0 and report["rows"] == []
+    assert any("ByTags Team=nobody matches no account" in note for note in report["notes"])
