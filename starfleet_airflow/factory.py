@@ -30,7 +30,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,6 +46,9 @@ from starfleet_airflow.ship import DeliveryMode, FanOutStrategy, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from airflow.sdk import DAG
+
+    from starfleet_airflow.locations import Location
+    from starfleet_airflow.plan import SnapshotView
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +231,9 @@ def run_context_from(context: Mapping[str, Any], **extra: Any) -> RunContext:
     )
 
 
-def template_keys_for_run(context: Mapping[str, Any], loaded: LoadedShip, configuration: Configuration) -> Any:
+def template_keys_for_run(
+    context: Mapping[str, Any], loaded: LoadedShip, configuration: Configuration
+) -> Collection[str] | None:
     """Template keys a run is restricted to, or None for "every template of the ship".
 
     The seam for the S3 invocation source: a run started by the template events asset renders only
@@ -238,18 +243,34 @@ def template_keys_for_run(context: Mapping[str, Any], loaded: LoadedShip, config
     return None
 
 
-def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``plan`` task: read, validate, narrow, resolve, snapshot, cut."""
+def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
+    """The account index JSON as stored (read errors propagate: Airflow retries what may be transient)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from starfleet_airflow.locations import read_bytes
+
+    raw = read_bytes(location, store_client() if location.is_s3 else None)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise AirflowFailException(f"account index {location}: not valid JSON ({exc})") from exc
+
+
+def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``plan`` task: read, validate, narrow, resolve, snapshot, cut; returns the work units.
+
+    The summary (templates, invalid ones, notes) and the snapshot location go out as extra XComs.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
     from starfleet_airflow.account_index import AccountIndexError
-    from starfleet_airflow.locations import read_bytes
     from starfleet_airflow.plan import Narrowing, PlanError, PlanRefused, plan_run
     from starfleet_airflow.snapshot import write_snapshot
     from starfleet_airflow.templates import TemplateStore
 
-    locations = (configuration.template_location, configuration.account_index_location, configuration.snapshot_location)
-    if any(location is None for location in locations):
+    root, index_location = configuration.template_location, configuration.account_index_location
+    snapshot_root = configuration.snapshot_location
+    if root is None or index_location is None or snapshot_root is None:
         raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
     params = context.get("params") or {}
     try:
@@ -258,13 +279,7 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
         raise AirflowFailException(f"refused: {exc}") from exc
 
     store_client = _store_client_factory(configuration)
-    index_location = configuration.account_index_location
-    index_raw = read_bytes(index_location, store_client() if index_location.is_s3 else None)
-    try:
-        index_data = json.loads(index_raw)
-    except ValueError as exc:
-        raise AirflowFailException(f"account index {index_location}: not valid JSON ({exc})") from exc
-    root = configuration.template_location
+    index_data = _read_index(index_location, store_client)
     store = TemplateStore(root, store_client() if root.is_s3 else None)
     templates = store.load_all(loaded.configuration["template_prefix"])
 
@@ -287,7 +302,6 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
         raise AirflowFailException(f"refused: {exc}") from exc
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
-    snapshot_root = configuration.snapshot_location
     location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
     commit = bool(params.get("commit", loaded.airflow_options["default_commit"]))
     if (
@@ -315,7 +329,7 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     return [unit.to_dict() for unit in run_plan.units]  # mapped over by deliver: its return_value
 
 
-def _view(loaded: LoadedShip, configuration: Configuration, snapshot_location: str) -> Any:
+def _view(loaded: LoadedShip, configuration: Configuration, snapshot_location: str) -> SnapshotView:
     from starfleet_airflow.plan import snapshot_view
     from starfleet_airflow.snapshot import load_snapshot
 

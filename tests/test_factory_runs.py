@@ -335,3 +335,40 @@ def test_a_run_with_nothing_selected_succeeds_and_says_why(deployment: Deploymen
     report = result.report
     assert report["targets"] == 0 and report["rows"] == []
     assert any("ByTags Team=nobody matches no account" in note for note in report["notes"])
+
+
+def test_templates_index_and_snapshots_in_s3(deployment: Deployment) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="starfleet-templates")
+        s3.put_object(Bucket="starfleet-templates", Key="index/accountIndex.json", Body=json.dumps(ORG).encode())
+        s3.put_object(
+            Bucket="starfleet-templates", Key="tpl/RegionRecorderShip/web.yaml", Body=REGION_TEMPLATE.encode()
+        )
+        s3.put_object(Bucket="starfleet-templates", Key="tpl/Other/ignored.yaml", Body=b"TemplateName: x\n")
+        deployment.starfleet.update(
+            {
+                "TemplateLocation": "s3://starfleet-templates/tpl/",
+                "AccountIndexLocation": "s3://starfleet-templates/index/accountIndex.json",
+                "SnapshotLocation": "s3://starfleet-templates/snapshots/",
+            }
+        )
+        deployment.ships["RegionRecorderShip"] = {
+            "Enabled": True,
+            "TemplatePrefix": "RegionRecorderShip/",
+            "Airflow": {"DeliveryMode": "INLINE"},
+        }
+        deployment.write()
+
+        result = run_dag("starfleet_region_recorder_ship")
+        snapshots = [
+            o["Key"] for o in s3.list_objects_v2(Bucket="starfleet-templates", Prefix="snapshots/")["Contents"]
+        ]
+
+    expected = resolve_targets(
+        RegionPayload().load(yaml.safe_load(REGION_TEMPLATE)), INDEX, FanOutStrategy.ACCOUNT_REGION
+    )
+    assert result.state == "success"
+    assert sorted((row["account_id"], row["region"]) for row in result.report["rows"]) == sorted(expected)
+    assert {row["template"] for row in result.report["rows"]} == {"RegionRecorderShip/web.yaml"}
+    assert len(snapshots) == 1 and snapshots[0].startswith("snapshots/RegionRecorderShip/")
