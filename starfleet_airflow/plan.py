@@ -74,8 +74,8 @@ class Narrowing:
             raw = params.get(name)
             if raw is None:
                 raw = []
-            if isinstance(raw, str):
-                raw = [part for part in raw.replace("\n", ",").split(",")]
+            if isinstance(raw, str):  # "a, b" or one per line, as a form field may send it
+                raw = raw.replace("\n", ",").split(",")
             if not isinstance(raw, (list, tuple)):
                 raise PlanRefused(f"param {name!r}: expected a list of strings, got {type(raw).__name__}")
             cleaned: list[str] = []
