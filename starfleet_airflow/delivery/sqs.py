@@ -12,8 +12,9 @@
   deduplication id (run id + template + target), so a retried task cannot enqueue a target twice
   within SQS's five-minute deduplication window.
 
-Entries are built per call, in the sending thread: the bodies are rendered up front (``BodyRenderer``)
-and only the 10 small entry dicts of a call exist at a time.
+Entries are built once per unit, in one pass over the rendered bodies (``BodyRenderer``), and each call
+sends a slice of them. An entry's ``Id`` is its position in the unit (unique within any batch), so what
+SQS reports as failed maps straight back to its target.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from starfleet_airflow.gc_pause import collector_paused
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,16 @@ QUEUE_LEVEL_CODES = frozenset(
 )
 
 _QUEUE_REGION = re.compile(r"^https?://(?:sqs(?:-fips)?\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com")
-_BATCH_IDS = tuple(str(i) for i in range(MAX_BATCH_ENTRIES))
+_POSITION_IDS: list[str] = []
+_POSITION_IDS_LOCK = threading.Lock()
+
+
+def position_ids(count: int) -> list[str]:
+    """``["0", "1", ...]`` with at least ``count`` items, built once per process and grown on demand."""
+    if len(_POSITION_IDS) < count:
+        with _POSITION_IDS_LOCK:
+            _POSITION_IDS.extend(map(str, range(len(_POSITION_IDS), count)))
+    return _POSITION_IDS
 
 
 def queue_region(queue_url: str) -> str | None:
@@ -217,33 +229,53 @@ class SqsSender:
                 f"message of {_size(bodies[position])} bytes (plus attributes) exceeds SQS's limit of"
                 f" {MAX_BATCH_BYTES} bytes; shorten the template",
             )
+        entries = self.build_entries(bodies, targets)
         self._queue_error = None
         if self.concurrency == 1 or len(batches) == 1:
             for batch in batches:
-                self._send_batch(batch, bodies, targets, report)
+                self._send_batch(batch, entries, report)
         else:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send") as pool:
-                for future in [pool.submit(self._send_batch, b, bodies, targets, report) for b in batches]:
+                for future in [pool.submit(self._send_batch, b, entries, report) for b in batches]:
                     future.result()
         return report
 
+    def build_entries(
+        self, bodies: Sequence[str], targets: Sequence[tuple[str | None, str | None]] | None = None
+    ) -> list[dict[str, Any]]:
+        """One ``SendMessageBatch`` entry per body, in one pass (the attributes dict is shared)."""
+        ids = position_ids(len(bodies))  # longer than bodies: zip stops at the last body
+        attributes = self.attributes
+        with collector_paused():  # tens of thousands of dicts and no cycles
+            if self.fifo:
+                assert targets is not None
+                return [self._fifo_entry(i, body, t) for i, body, t in zip(ids, bodies, targets, strict=False)]
+            if attributes:
+                return [
+                    {"Id": i, "MessageBody": body, "MessageAttributes": attributes}
+                    for i, body in zip(ids, bodies, strict=False)
+                ]
+            return [{"Id": i, "MessageBody": body} for i, body in zip(ids, bodies, strict=False)]
+
     # -- one batch ----------------------------------------------------------------------------------
 
-    def _entry(self, slot: int, position: int, bodies: Sequence[str], targets: Any) -> dict[str, Any]:
-        entry: dict[str, Any] = {"Id": _BATCH_IDS[slot], "MessageBody": bodies[position]}
+    def _fifo_entry(self, entry_id: str, body: str, target: tuple[str | None, str | None]) -> dict[str, Any]:
+        account_id, region = target
+        key = f"{self.dedup_seed}\x1f{account_id or ''}\x1f{region or ''}"
+        entry: dict[str, Any] = {
+            "Id": entry_id,
+            "MessageBody": body,
+            "MessageGroupId": account_id or self.fifo_group_default,
+            "MessageDeduplicationId": hashlib.sha256(key.encode()).hexdigest(),
+        }
         if self.attributes:
             entry["MessageAttributes"] = self.attributes
-        if self.fifo:
-            account_id, region = targets[position]
-            entry["MessageGroupId"] = account_id or self.fifo_group_default
-            key = f"{self.dedup_seed}\x1f{account_id or ''}\x1f{region or ''}"
-            entry["MessageDeduplicationId"] = hashlib.sha256(key.encode()).hexdigest()
         return entry
 
-    def _send_batch(self, batch: tuple[int, int], bodies: Sequence[str], targets: Any, report: SendReport) -> None:
+    def _send_batch(self, batch: tuple[int, int], entries: Sequence[dict[str, Any]], report: SendReport) -> None:
         start, stop = batch
-        pending = dict(enumerate(range(start, stop)))  # entry Id (slot) -> position in the unit
-        errors: dict[int, str] = {}  # slot -> why it has not been delivered (yet)
+        pending = dict(zip(range(start, stop), entries[start:stop], strict=True))  # position in the unit -> entry
+        errors: dict[int, str] = {}  # position -> why it has not been delivered (yet)
         calls = retried = 0
         for attempt in range(self.max_attempts):
             if self._queue_error is not None:
@@ -252,10 +284,9 @@ class SqsSender:
             if attempt:
                 retried += len(pending)
                 self.sleep(self.backoff_seconds * (2 ** (attempt - 1)) * (1 + self.rng.random()))
-            entries = [self._entry(slot, position, bodies, targets) for slot, position in pending.items()]
             calls += 1
             try:
-                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=list(pending.values()))
             except Exception as exc:
                 message = f"SendMessageBatch failed: {type(exc).__name__}: {exc}"
                 errors.update(dict.fromkeys(pending, message))
@@ -266,16 +297,16 @@ class SqsSender:
                 if code is not None and code not in RETRYABLE_CODES:
                     break  # an AWS error botocore already retried or judged final
                 continue  # connection trouble or throttling: try again after a pause
-            retry: dict[int, int] = {}
-            failed_slots: set[int] = set()
+            retry: dict[int, dict[str, Any]] = {}
+            failed: set[int] = set()
             for item in response.get("Failed") or []:
-                slot = int(item["Id"])
-                failed_slots.add(slot)
-                errors[slot] = f"{item.get('Code', 'Error')}: {item.get('Message', '')}".rstrip(": ")
+                position = int(item["Id"])
+                failed.add(position)
+                errors[position] = f"{item.get('Code', 'Error')}: {item.get('Message', '')}".rstrip(": ")
                 if not item.get("SenderFault") or item.get("Code") in RETRYABLE_CODES:
-                    retry[slot] = pending[slot]
-            for slot in pending.keys() - failed_slots:
-                errors.pop(slot, None)  # delivered
+                    retry[position] = pending[position]
+            for position in pending.keys() - failed:
+                errors.pop(position, None)  # delivered
             pending = retry
             if not pending:
                 break
@@ -283,8 +314,8 @@ class SqsSender:
             report.calls += calls
             report.retried += retried
             report.sent += (stop - start) - len(errors)
-            for slot, error in errors.items():
-                report.fail(start + slot, error)
+            for position, error in errors.items():
+                report.fail(position, error)
 
 
 def _error_code(exc: BaseException) -> str | None:
