@@ -214,7 +214,7 @@ def _ship_conn_id(loaded: LoadedShip) -> str | None:
 
 
 def _max_map_length() -> int:
-    from airflow.sdk import conf
+    from starfleet_airflow.airflow_compat import conf
 
     return conf.getint("core", "max_map_length", fallback=1024)
 
@@ -244,8 +244,7 @@ def template_keys_for_run(
 
 def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
     """The account index JSON as stored (read errors propagate: Airflow retries what may be transient)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from starfleet_airflow.airflow_compat import AirflowFailException
     from starfleet_airflow.locations import read_bytes
 
     raw = read_bytes(location, store_client() if location.is_s3 else None)
@@ -260,9 +259,8 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
 
     The summary (templates, invalid ones, notes) and the snapshot location go out as extra XComs.
     """
-    from airflow.sdk.exceptions import AirflowFailException
-
     from starfleet_airflow.account_index import AccountIndexError
+    from starfleet_airflow.airflow_compat import AirflowFailException
     from starfleet_airflow.plan import Narrowing, PlanError, PlanRefused, plan_run
     from starfleet_airflow.snapshot import write_snapshot
     from starfleet_airflow.templates import TemplateStore
@@ -375,8 +373,7 @@ def deliver_task(
 
 def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, context: Any) -> dict[str, Any]:
     """The ``report`` task: the table, the XCom, the verdict."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from starfleet_airflow.airflow_compat import AirflowFailException
     from starfleet_airflow.report import build_report
 
     ti = context["ti"]
@@ -411,7 +408,9 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
 
 def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template_events_asset: Any = None) -> DAG:
     """The DAG of one enabled ship."""
-    from airflow.sdk import DAG, TriggerRule, XComArg, get_current_context, task
+    from airflow.sdk import DAG, XComArg, get_current_context, task
+
+    from starfleet_airflow.airflow_compat import TriggerRule
 
     options = loaded.airflow_options
     schedule_text = describe_schedule(loaded.configuration, template_events_asset=template_events_asset)
@@ -464,7 +463,8 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
 def build_broken_dag(dag_id: str, title: str, messages: list[str]) -> DAG:
     """A placeholder that makes a load failure visible in the UI and fails with it when triggered."""
     from airflow.sdk import DAG, task
-    from airflow.sdk.exceptions import AirflowFailException
+
+    from starfleet_airflow.airflow_compat import AirflowFailException
 
     text = "\n".join(messages)
     doc = "\n".join(

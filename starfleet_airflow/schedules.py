@@ -78,7 +78,7 @@ def build_schedule(configuration: dict[str, Any], *, template_events_asset: Any 
     notifications; it is used only when the ship lists ``S3`` in ``InvocationSources``. Time and asset
     together give an ``AssetOrTimeSchedule`` (either starts a run).
     """
-    from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable
+    from starfleet_airflow.airflow_compat import AssetOrTimeSchedule, CronDataIntervalTimetable
 
     frequency = timed_frequency(configuration)
     timetable = CronDataIntervalTimetable(FREQUENCY_CRON[frequency], timezone=SCHEDULE_TIMEZONE) if frequency else None
