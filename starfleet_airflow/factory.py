@@ -39,7 +39,7 @@ import yaml
 from starfleet_airflow.config import Configuration, load_configuration
 from starfleet_airflow.gc_pause import collector_paused
 from starfleet_airflow.registry import LoadedShip, ShipProblem, load_ships
-from starfleet_airflow.schedules import build_schedule, describe_schedule
+from starfleet_airflow.schedules import build_schedule, describe_schedule, wants_s3_events
 from starfleet_airflow.schemas import AirflowShipOptions
 from starfleet_airflow.ship import DeliveryMode, FanOutStrategy, RunContext
 
@@ -235,11 +235,13 @@ def template_keys_for_run(
 ) -> Collection[str] | None:
     """Template keys a run is restricted to, or None for "every template of the ship".
 
-    The seam for the S3 invocation source: a run started by the template events asset renders only
-    the templates its triggering asset events name (``starfleet_airflow.s3_events``). Runs started
-    any other way return None here.
+    A run started by the template events asset (the S3 invocation source) renders only the templates
+    its triggering asset events name under the ship's ``TemplatePrefix``; scheduled, manual and
+    backfill runs render every template.
     """
-    return None
+    from starfleet_airflow.template_events import template_keys_from_events
+
+    return template_keys_from_events(context.get("triggering_asset_events"), loaded, configuration)
 
 
 def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
@@ -540,6 +542,10 @@ def _build_dags(
         dags[dag.dag_id] = dag
 
     registry = load_ships(configuration, Path(ships_dir) if ships_dir else None)
+    if template_events_asset is None and any(wants_s3_events(s.configuration) for s in registry.ships.values()):
+        from starfleet_airflow.template_events import template_events_asset as build_asset
+
+        template_events_asset = build_asset(configuration)
     for name, loaded in sorted(registry.ships.items()):
         try:
             dag = build_ship_dag(loaded, configuration, template_events_asset=template_events_asset)
