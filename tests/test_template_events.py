@@ -84,8 +84,9 @@ def test_ships_listing_s3_share_one_watched_asset(deployment: Deployment) -> Non
     assert isinstance(both.timetable, AssetOrTimeSchedule)
     assert both.timetable.asset_condition == asset  # one watcher for everyone: no competing consumers
     assert "DAILY" in both.doc_md and "S3: a template" in both.doc_md
-    assert not timed.timetable.asset_condition
-    assert timed.timetable.summary  # a cron timetable
+    from airflow.sdk import CronDataIntervalTimetable
+
+    assert isinstance(timed.timetable, CronDataIntervalTimetable)  # timed only: no asset
 
 
 def test_s3_without_a_queue_is_documented_not_scheduled(deployment: Deployment) -> None:
