@@ -11,49 +11,10 @@ import threading
 from typing import Any
 
 import boto3
-import botocore.credentials
 import botocore.session
 
 ROLE_SESSION_NAME_PATTERN = re.compile(r"[^\w+=,.@-]")
 _SESSION_LOCK = threading.Lock()
-
-
-class _SharedCredentialsProvider(botocore.credentials.CredentialProvider):
-    """Hands out one credentials object, refreshable or not, to every session built from it."""
-
-    METHOD = "starfleet-shared"
-
-    def __init__(self, credentials: botocore.credentials.Credentials | None) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> botocore.credentials.Credentials | None:
-        return self._credentials
-
-
-def _core_session_like(base_session: boto3.Session) -> botocore.session.Session:
-    """A new botocore session that reuses ``base_session``'s service models (its data loader)."""
-    core = botocore.session.Session()
-    core.register_component("data_loader", base_session._session.get_component("data_loader"))
-    return core
-
-
-def session_for_thread(base_session: boto3.Session) -> boto3.Session:
-    """A session of its own for one worker thread, with the same identity and region as the base.
-
-    boto3 sessions are not thread-safe (creating clients from one session in several threads fails
-    now and then inside botocore), yet inline delivery runs a ship for many targets at once. Each
-    target gets a session of its own; they share the base session's credentials object, so a
-    refreshable identity (an assumed-role Airflow connection) is refreshed once for all, and its data
-    loader, so service models are read once. Only the credential lookup takes the lock.
-    """
-    with _SESSION_LOCK:
-        credentials = base_session.get_credentials()
-    core = _core_session_like(base_session)
-    core.register_component(
-        "credential_provider", botocore.credentials.CredentialResolver([_SharedCredentialsProvider(credentials)])
-    )
-    return boto3.Session(botocore_session=core, region_name=base_session.region_name)
 
 
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
@@ -89,8 +50,10 @@ def assume_role_session(
         RoleSessionName=clean_name,
         DurationSeconds=duration_seconds,
     )["Credentials"]
+    core = botocore.session.Session()
+    core.register_component("data_loader", base_session._session.get_component("data_loader"))
     return boto3.Session(
-        botocore_session=_core_session_like(base_session),
+        botocore_session=core,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

@@ -31,24 +31,3 @@ def test_session_name_is_cleaned_for_sts() -> None:
     name = arn.rsplit("/", 1)[1]
     assert len(name) == 64
     assert set(name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+=,.@-")
-
-
-@mock_aws
-def test_thread_sessions_share_identity_and_work_concurrently() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from starfleet_airflow.aws import session_for_thread
-
-    base = boto3.Session(region_name="eu-west-1")
-    own = session_for_thread(base)
-    assert own is not base
-    assert own.region_name == "eu-west-1"
-    assert own.get_credentials() is base.get_credentials()
-
-    def account_of(account_id: str) -> str:
-        session = assume_role_session(session_for_thread(base), account_id, "worker", session_name="test")
-        return session.client("sts").get_caller_identity()["Account"]
-
-    accounts = [f"{100000000000 + i:012d}" for i in range(24)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(account_of, accounts)) == accounts
