@@ -191,7 +191,7 @@ def section_sizes(repeat: int) -> None:
     print("\n1. Fan-out cost, ACCOUNT_REGION, one AllAccounts/ALL template, 20 regions (medians)")
     header = (
         f"{'accounts':>8} {'targets':>8} | {'tasks ours':>10} {'naive':>7} | {'SQS calls':>9} {'naive':>7} | "
-        f"{'plan':>7} {'render+batch':>12} {'naive dumps':>11} {'ratio':>6}"
+        f"{'plan':>7} {'render+entries':>14} {'naive dumps':>11} {'ratio':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -214,7 +214,7 @@ def section_sizes(repeat: int) -> None:
         assert stub.calls == math.ceil(targets / 10) == batches == naive_batches
         print(
             f"{accounts:>8} {targets:>8} | {len(run_plan.units):>10} {targets:>7} | {stub.calls:>9} {targets:>7} | "
-            f"{median(plans):>6.3f}s {median(renders):>11.3f}s {median(naives):>10.3f}s {median(ratios):>5.1f}x"
+            f"{median(plans):>6.3f}s {median(renders):>13.3f}s {median(naives):>10.3f}s {median(ratios):>5.1f}x"
         )
     print("tasks: mapped deliver task instances (naive: one per target); SQS calls counted on a recording stub")
 
