@@ -797,3 +797,50 @@ def test_account_index_is_read_again_only_when_it_changes(tmp_path: Path) -> Non
     assert second is not first
     assert PROD_WEB_1 in first.accounts
     assert PROD_WEB_1 not in second.accounts
+
+
+# --------------------------------------------------------------------------------------------------
+# SQS delivery: the bodies the DAG sends, consumed by the SQS-fed Lambda
+# --------------------------------------------------------------------------------------------------
+
+
+def test_sqs_fed_lambda_runs_the_sample_template_unchanged(
+    session: boto3.Session, index: AccountIndex, configuration: Configuration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Lambda handler gets the SQS delivery's bodies as records; STARFLEET_COMMIT decides dry run or commit."""
+    from starfleet_airflow import lambda_handler
+    from starfleet_airflow.render import BodyRenderer
+
+    monkeypatch.setenv("STARFLEET_CONFIG_DIR", str(configuration.config_dir))
+    monkeypatch.setenv("STARFLEET_SHIP", "AwsConfigWorkerShip")
+    monkeypatch.delenv("STARFLEET_COMMIT", raising=False)
+    lambda_handler._LOADED.clear()
+
+    raw = yaml.safe_load((REPO / "templates" / "AwsConfigWorkerShip" / "enable_aws_config.yaml").read_text())
+    chosen = [Target(PROD_WEB_1, "us-east-1"), Target(SANDBOX_ALICE, "eu-west-1")]  # default / Sandbox override
+    assert set(chosen) <= set(targets(raw, index))  # both are targets the orchestrator would send
+    bodies = BodyRenderer(raw).bodies(chosen)
+    records = [{"messageId": f"message-{n}", "body": body, "eventSource": "aws:sqs"} for n, body in enumerate(bodies)]
+    malformed = {"messageId": "message-malformed", "body": bodies[0][:-1], "eventSource": "aws:sqs"}
+    event = {"Records": [*records, malformed]}
+
+    try:
+        # STARFLEET_COMMIT unset: a dry run changes nothing; only the malformed body fails.
+        assert lambda_handler.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "message-malformed"}]}
+        assert all(untouched(aws_config_state(session, *t)) for t in chosen)
+
+        monkeypatch.setenv("STARFLEET_COMMIT", "true")
+        assert lambda_handler.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "message-malformed"}]}
+        for account_id, region in chosen:
+            state = aws_config_state(session, account_id, region)
+            assert [r["name"] for r in state["recorders"]] == ["default"], (account_id, region)
+            assert state["status"][0]["recording"] is True
+            (channel,) = state["channels"]
+            assert channel["s3BucketName"] == "example-org-aws-config"
+            # Sandbox-Alice is in the Sandbox OU: the override found with the configured index applies there.
+            expected_prefix = "aws-config-sandbox" if account_id == SANDBOX_ALICE else "aws-config"
+            assert channel["s3KeyPrefix"] == expected_prefix
+        untargeted = aws_config_state(session, PROD_WEB_1, "eu-west-1")
+        assert untouched(untargeted)
+    finally:
+        lambda_handler._LOADED.clear()
