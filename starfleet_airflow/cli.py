@@ -24,7 +24,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
-from starfleet_airflow.config import STARFLEET_SECTION, Configuration, load_configuration, marshmallow_problems
+from starfleet_airflow.config import STARFLEET_SECTION, Configuration, load_configuration
 from starfleet_airflow.locations import Location, LocationError, parse_location, read_bytes
 from starfleet_airflow.registry import LoadedShip, ShipRegistry, load_ships
 from starfleet_airflow.resolve import Target, resolve_targets, unmatched_selectors
@@ -33,6 +33,7 @@ from starfleet_airflow.schemas import (
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     check_regions,
+    flatten_errors,
 )
 from starfleet_airflow.ship import FanOutStrategy, RunContext
 from starfleet_airflow.templates import (
@@ -280,12 +281,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
     try:
         payload = schema().load(raw)
     except ValidationError as exc:
-        raise CliError(
-            *(
-                f"{template_location}: {k}: {m}" if k else f"{template_location}: {m}"
-                for k, m in marshmallow_problems(exc.messages)
-            )
-        ) from exc
+        raise CliError(*(f"{template_location}: {line}" for line in flatten_errors(exc.messages))) from exc
     index_location, index_bytes = _read_location(args.index, "account index")
     try:
         index = AccountIndex.from_bytes(index_bytes, source=str(index_location), include_inactive=args.include_inactive)

@@ -23,7 +23,7 @@ import yaml
 from marshmallow import ValidationError
 
 from starfleet_airflow.locations import Location, LocationError, parse_location
-from starfleet_airflow.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema
+from starfleet_airflow.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema, error_items
 
 CONFIG_DIR_ENV = "STARFLEET_CONFIG_DIR"
 DEFAULT_CONFIG_DIR = "config"
@@ -57,22 +57,6 @@ class ConfigProblem:
             parts.append(self.where)
         parts.append(self.message)
         return ": ".join(parts)
-
-
-def marshmallow_problems(messages: Any, key: str = "") -> Iterator[tuple[str, str]]:
-    """Walk marshmallow's nested error messages, yielding ``(dotted key, message)`` pairs.
-
-    ``_schema`` (a whole-object error) adds no key part, so the message lands on its parent.
-    """
-    if isinstance(messages, dict):
-        for name, value in messages.items():
-            child = key if name == "_schema" else (f"{key}.{name}" if key else str(name))
-            yield from marshmallow_problems(value, child)
-    elif isinstance(messages, list):
-        for item in messages:
-            yield from marshmallow_problems(item, key)
-    else:
-        yield key, str(messages)
 
 
 def resolve_config_dir(explicit: Path | str | None = None) -> Path:
@@ -190,7 +174,7 @@ def _validate_starfleet(configuration: Configuration) -> None:
     try:
         configuration.starfleet = StarfleetSchema().load(section)
     except ValidationError as exc:
-        for key, message in marshmallow_problems(exc.messages):
+        for key, message in error_items(exc.messages):
             configuration._problem(STARFLEET_SECTION, key, message)
 
 
@@ -242,7 +226,7 @@ def _default_index_location(configuration: Configuration, section_name: str) -> 
     try:
         loaded = StarfleetDefaultAccountIndexSchema().load(section)
     except ValidationError as exc:
-        for key, message in marshmallow_problems(exc.messages):
+        for key, message in error_items(exc.messages):
             configuration._problem(section_name, key, message)
         return None
     return Location(loaded["index_bucket"], loaded["index_object_path"])

@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, ValidationError
 
-from starfleet_airflow.config import Configuration, marshmallow_problems
+from starfleet_airflow.config import Configuration
 from starfleet_airflow.schemas import (
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     WorkerShipBaseConfigurationTemplate,
     WorkerShipPayloadBaseTemplate,
+    error_items,
 )
 from starfleet_airflow.ship import FanOutStrategy, RunContext, StarfleetWorkerShip
 
@@ -358,7 +359,7 @@ def _load_one(discovered: DiscoveredShip, configuration: Configuration, registry
         validated = discovered.ship_class.configuration_template_class().load(raw_section)
     except ValidationError as exc:
         registry.errors.extend(
-            ShipProblem(name, file_text, message, key or None) for key, message in marshmallow_problems(exc.messages)
+            ShipProblem(name, file_text, message, key or None) for key, message in error_items(exc.messages)
         )
         return None
     if not validated["enabled"]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
-from starfleet_airflow.config import marshmallow_problems
+from starfleet_airflow.schemas import flatten_errors
 from starfleet_airflow.ship import FanOutStrategy, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -103,7 +103,7 @@ def run_ship_for_target(
         ship = loaded_ship.instantiate(run_context=run_context, aws_session=aws_session)
         ship.load_template(payload)
     except ValidationError as exc:
-        problems = [f"{key}: {message}" if key else message for key, message in marshmallow_problems(exc.messages)]
+        problems = flatten_errors(exc.messages)
         return outcome(INVALID, "; ".join(problems))
     except Exception as exc:  # a ship's own loading code may fail in any way
         log.exception("%s: loading %s for %s failed", loaded_ship.name, label, where)

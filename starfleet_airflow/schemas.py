@@ -8,6 +8,7 @@ configuration schema adds an optional ``Airflow`` mapping for what only this orc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -63,20 +64,26 @@ def check_regions(regions: list[str] | set[str]) -> list[str]:
     return [f"unknown region(s) {', '.join(unknown)}; expected AWS region names such as us-east-1"]
 
 
-def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
-    """Turn marshmallow's nested error dict into ``Key.SubKey: message`` lines, one per problem."""
+def error_items(messages: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Walk marshmallow's nested error messages, yielding ``(dotted key, message)`` pairs.
+
+    ``_schema`` (a whole-object error) adds no key part, so the message lands on its parent. Callers that
+    file problems by key (the configuration loader, the registry) use the pairs; others ``flatten_errors``.
+    """
     if isinstance(messages, dict):
-        lines: list[str] = []
         for key, value in messages.items():
             name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-            lines.extend(flatten_errors(value, name))
-        return lines
-    if isinstance(messages, list):
-        lines = []
+            yield from error_items(value, name)
+    elif isinstance(messages, list):
         for item in messages:
-            lines.extend(flatten_errors(item, prefix))
-        return lines
-    return [f"{prefix}: {messages}" if prefix else str(messages)]
+            yield from error_items(item, prefix)
+    else:
+        yield prefix, str(messages)
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
+    """Turn marshmallow's nested error dict into ``Key.SubKey: message`` lines, one per problem."""
+    return [f"{key}: {message}" if key else message for key, message in error_items(messages, prefix)]
 
 
 # --------------------------------------------------------------------------------------------------

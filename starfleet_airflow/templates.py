@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from marshmallow import ValidationError
 
-from starfleet_airflow.config import marshmallow_problems
 from starfleet_airflow.locations import Location, LocationError, list_keys, read_bytes
+from starfleet_airflow.schemas import flatten_errors
 from starfleet_airflow.ship import StarfleetWorkerShip
 
 TEMPLATE_SUFFIX = ".yaml"
@@ -137,7 +137,7 @@ def validate_template(
     try:
         return ship_class.payload_template_class().load(raw), []
     except ValidationError as exc:
-        return None, [f"{key}: {message}" if key else message for key, message in marshmallow_problems(exc.messages)]
+        return None, flatten_errors(exc.messages)
 
 
 def template_name_matches(template: LoadedTemplate, selector: str, template_prefix: str = "") -> bool:
