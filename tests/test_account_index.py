@@ -67,3 +67,48 @@ def test_wrong_shape_lists_every_problem() -> None:
 def test_missing_accounts_mapping() -> None:
     with pytest.raises(AccountIndexError, match="expected a JSON object with an 'accounts' mapping"):
         AccountIndex.from_dict({"generated": "x"}, source="idx.json")
+
+
+def test_index_for_ship_prefers_the_run_snapshot_and_reads_the_configured_s3_index_once_per_etag(
+    tmp_path: Path,
+) -> None:
+    from starfleet_airflow.account_index import index_for_ship
+    from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
+    from starfleet_airflow.ship import RunContext, StarfleetWorkerShip
+
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "starfleet.yaml").write_text(
+        "STARFLEET:\n  DeploymentRegion: us-east-1\n  TemplateLocation: templates\n"
+        "  AccountIndexLocation: s3://index-bucket/accountIndex.json\n"
+    )
+    organisation = sample_organisation()
+    inactive = next(iter(organisation["accounts"]))
+    organisation["accounts"][inactive]["Status"] = "SUSPENDED"
+    with mock_aws(), STARFLEET_CONFIGURATION.serving(load_configuration(config_dir)):
+        session = boto3.Session(region_name="us-east-1")
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket="index-bucket")
+        s3.put_object(Bucket="index-bucket", Key="accountIndex.json", Body=json.dumps(organisation).encode())
+
+        snapshot = AccountIndex.from_dict(build_index(3, ["us-east-1"]), source="snapshot")
+        with_snapshot = StarfleetWorkerShip(
+            run_context=RunContext(extra={"account_index": snapshot}), aws_session=session
+        )
+        assert index_for_ship(with_snapshot) is snapshot
+        assert index_for_ship(with_snapshot, load=False) is snapshot
+
+        ship = StarfleetWorkerShip(aws_session=session)
+        assert index_for_ship(ship, load=False) is None
+        first = index_for_ship(ship)
+        assert first is not None and first.source == "s3://index-bucket/accountIndex.json"
+        assert inactive not in first.accounts  # STARFLEET.IncludeInactiveAccounts is false by default
+        assert index_for_ship(StarfleetWorkerShip(aws_session=session)) is first  # same ETag: not read again
+        with_inactive = index_for_ship(ship, include_inactive=True)
+        assert with_inactive is not None and inactive in with_inactive.accounts
+
+        del organisation["accounts"][inactive]
+        s3.put_object(Bucket="index-bucket", Key="accountIndex.json", Body=json.dumps(organisation).encode())
+        second = index_for_ship(ship, include_inactive=True)
+        assert second is not with_inactive and second is not None
+        assert inactive not in second.accounts

@@ -9,8 +9,6 @@ changes nothing and logs (and returns) the exact differences; a second run finds
 from __future__ import annotations
 
 import logging
-import threading
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,10 +22,14 @@ from ships.aws_config.overrides import (
 )
 from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
 from ships.aws_config.state import Change, CurrentState, plan_changes
-from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
+from starfleet_airflow.account_index import (  # cached_account_index: re-exported for existing imports
+    AccountIndex,
+    AccountIndexError,
+    cached_account_index,  # noqa: F401
+    index_for_ship,
+)
 from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.config import STARFLEET_CONFIGURATION, ConfigurationError
-from starfleet_airflow.locations import Location
+from starfleet_airflow.config import ConfigurationError
 from starfleet_airflow.resolve import resolve_accounts
 from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
 
@@ -171,33 +173,26 @@ class AwsConfigWorkerShip(StarfleetWorkerShip):
         """The run's index snapshot when the orchestrator passed one; otherwise read only when needed.
 
         The snapshot (``run_context.extra["account_index"]``) is the very index the targets were resolved
-        with. Without it, the index is read only when an override selects by name, OU or tag, from the
-        location the configuration names (``STARFLEET.AccountIndexLocation``, or Starfleet's
-        ``StarfleetDefaultAccountIndex`` section), as the IamRoleWorkerShip does.
+        with, used for the target checks even when no override needs it. Without it, the index is read only
+        when an override selects by name, OU or tag, from the location the configuration names
+        (``STARFLEET.AccountIndexLocation``, or Starfleet's ``StarfleetDefaultAccountIndex`` section), once
+        per version of the index per process (``index_for_ship``), as the IamRoleWorkerShip does.
         """
-        snapshot = self.run_context.extra.get("account_index")
-        if isinstance(snapshot, AccountIndex):
-            return snapshot  # free: used for the target checks even when no override needs it
         overrides = self.payload.get("account_override_configurations") or []
-        if not any(needs_index(o) for o in overrides):
-            return None
+        needed = any(needs_index(o) for o in overrides)
         name = self.payload["template_name"]
-        uses = "; ".join(index_selectors_used(overrides))
+        uses = "; ".join(index_selectors_used(overrides)) if needed else ""
         try:
-            location = STARFLEET_CONFIGURATION.configuration.account_index_location
-        except ConfigurationError as exc:
+            index = index_for_ship(self, load=needed)
+        except (ConfigurationError, AccountIndexError) as exc:
             raise AwsConfigShipError(f"{name}: overrides need the account index ({uses}): {exc}") from exc
-        if location is None:
+        if index is None and needed:
             raise AwsConfigShipError(
                 f"{name}: AccountOverrideConfigurations select accounts by name, OU or tag ({uses}), which needs the"
                 " account index; expected STARFLEET.AccountIndexLocation (s3://bucket/key or a local path) or a"
                 " StarfleetDefaultAccountIndex section in the configuration"
             )
-        include_inactive = bool(self.starfleet_configuration.get("include_inactive_accounts"))
-        try:
-            return cached_account_index(location, self.aws_session, include_inactive=include_inactive)
-        except AccountIndexError as exc:
-            raise AwsConfigShipError(f"{name}: overrides need the account index ({uses}): {exc}") from exc
+        return index
 
     def _note_kept_names(self, current: CurrentState, settings: dict[str, Any], account_id: str, region: str) -> None:
         """Say so when an existing recorder/channel keeps a name other than PreferredName (no rename in AWS)."""
@@ -247,45 +242,3 @@ def apply_change(client: Any, change: Change, account_id: str, region: str) -> N
         getattr(client, change.call)(**change.params)
     except (ClientError, BotoCoreError) as exc:
         raise AwsConfigShipError(f"{account_id}/{region}: {change.call} failed: {exc}") from exc
-
-
-# --------------------------------------------------------------------------------------------------
-# Account index, read once per version
-# --------------------------------------------------------------------------------------------------
-
-_INDEX_CACHE: dict[tuple[str, bool], tuple[Any, AccountIndex]] = {}
-_INDEX_LOCK = threading.Lock()
-
-
-def _index_version(location: Location, s3_client: Any) -> Any:
-    """A cheap token that changes when the index does: the S3 ETag, or the file's mtime and size."""
-    if location.is_s3:
-        try:
-            return s3_client.head_object(Bucket=location.bucket, Key=location.key)["ETag"]
-        except (ClientError, BotoCoreError):
-            return None  # let the read itself report the problem
-    try:
-        stat = Path(location.key).stat()
-    except OSError:
-        return None
-    return (stat.st_mtime_ns, stat.st_size)
-
-
-def cached_account_index(location: Location, session: Any, *, include_inactive: bool) -> AccountIndex:
-    """The index at ``location``, parsed again only when it changed since the last call in this process.
-
-    A Lambda container or an Airflow worker runs many targets in a row; the index (megabytes for a large
-    organisation) is worth one HEAD per target rather than one download and parse.
-    """
-    s3_client = session.client("s3") if location.is_s3 else None
-    version = _index_version(location, s3_client)
-    key = (str(location), include_inactive)
-    with _INDEX_LOCK:
-        cached = _INDEX_CACHE.get(key)
-        if cached is not None and version is not None and cached[0] == version:
-            return cached[1]
-    index = load_account_index(location, s3_client=s3_client, include_inactive=include_inactive)
-    if version is not None:
-        with _INDEX_LOCK:
-            _INDEX_CACHE[key] = (version, index)
-    return index

@@ -21,7 +21,9 @@ from ships.iam_role.schemas import (
     render_role,
 )
 from ships.iam_role.variables import VariableError
+from starfleet_airflow.account_index import AccountIndexError, index_for_ship
 from starfleet_airflow.aws import assume_role_session
+from starfleet_airflow.config import ConfigurationError
 from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
 
 log = logging.getLogger(__name__)
@@ -118,24 +120,18 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
 
         The index is the run's snapshot when the runner passed one (``run_context.extra["account_index"]``),
         else the one the configuration names (``STARFLEET.AccountIndexLocation`` or Starfleet's
-        ``StarfleetDefaultAccountIndex`` section), read once per ship instance and only for templates that
-        use ``${AccountName}``.
+        ``StarfleetDefaultAccountIndex`` section), read once per version of the index per process
+        (``index_for_ship``) and only for templates that use ``${AccountName}``. Inactive accounts are
+        included: a name is wanted for whatever account the orchestrator sent.
         """
-        from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
-        from starfleet_airflow.config import STARFLEET_CONFIGURATION, ConfigurationError
-
-        index = self.run_context.extra.get("account_index")
-        if not isinstance(index, AccountIndex):
-            try:
-                location = STARFLEET_CONFIGURATION.configuration.account_index_location
-                if location is None:
-                    raise ConfigurationError("STARFLEET: no account index location")
-                s3 = self.aws_session.client("s3") if location.is_s3 else None
-                index = load_account_index(location, s3_client=s3, include_inactive=True)
-            except (ConfigurationError, AccountIndexError) as exc:
-                raise VariableError(
-                    [f"${{AccountName}}: the account name comes from the account index, which could not be read: {exc}"]
-                ) from exc
+        try:
+            index = index_for_ship(self, include_inactive=True)
+            if index is None:
+                raise ConfigurationError("STARFLEET: no account index location")
+        except (ConfigurationError, AccountIndexError) as exc:
+            raise VariableError(
+                [f"${{AccountName}}: the account name comes from the account index, which could not be read: {exc}"]
+            ) from exc
         account = index.accounts.get(account_id)
         if account is None:
             raise VariableError([f"${{AccountName}}: account {account_id} is not in the account index {index.source}"])
