@@ -122,20 +122,29 @@ def configuration_files(config_dir: Path) -> list[Path]:
     )
 
 
-def _read_yaml(path: Path) -> tuple[Any, str | None]:
-    """Parse one file with ``yaml.safe_load``; the error names the line and column when YAML knows it."""
+def safe_load_yaml(data: str | bytes) -> tuple[Any, str | None]:
+    """``yaml.safe_load`` that returns ``(document, None)`` or ``(None, problem)`` instead of raising.
+
+    The problem names the line and column when YAML knows them; configuration files and templates
+    report their YAML errors this one way, each prefixed with its own file by the caller.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read the file ({exc})"
-    try:
-        return yaml.safe_load(text), None
+        return yaml.safe_load(data), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         if mark is not None:
             return None, f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
         return None, f"invalid YAML: {problem}"
+
+
+def _read_yaml(path: Path) -> tuple[Any, str | None]:
+    """Parse one file with ``yaml.safe_load``; the error names the line and column when YAML knows it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot read the file ({exc})"
+    return safe_load_yaml(text)
 
 
 def _merge_files(configuration: Configuration) -> None:

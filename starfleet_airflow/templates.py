@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
 from marshmallow import ValidationError
 
+from starfleet_airflow.config import safe_load_yaml
 from starfleet_airflow.locations import Location, LocationError, list_keys, read_bytes
 from starfleet_airflow.schemas import flatten_errors
 from starfleet_airflow.ship import StarfleetWorkerShip
@@ -51,14 +51,9 @@ class LoadedTemplate:
 
 def parse_template_bytes(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """``yaml.safe_load`` one template; the error names the line and what was expected."""
-    try:
-        raw = yaml.safe_load(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        if mark is not None:
-            return None, f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-        return None, f"invalid YAML: {problem}"
+    raw, problem = safe_load_yaml(data)
+    if problem is not None:
+        return None, problem
     if not isinstance(raw, dict):
         return None, f"expected a mapping of template fields, got {'nothing' if raw is None else type(raw).__name__}"
     return raw, None
