@@ -396,14 +396,20 @@ def _target(
     return account, args.region
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from starfleet_airflow.render import RenderError, render_body
-
+def _chosen_target(args: argparse.Namespace) -> tuple[Workspace, LoadedShip, LoadedTemplate, str | None, str | None]:
+    """What ``render`` and ``run`` act on: the ship, its validated template and the one target of the command line."""
     workspace = _workspace(args)
     ship = _ship(workspace, args.ship)
     template = _one_template(workspace, ship, args.template)
     payload = _validated(ship, template)
     account, region = _target(args, workspace, ship, payload)
+    return workspace, ship, template, account, region
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from starfleet_airflow.render import RenderError, render_body
+
+    _, _, template, account, region = _chosen_target(args)
     try:
         print(render_body(template.raw or {}, account, region))
     except RenderError as exc:
@@ -417,11 +423,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from starfleet_airflow.config import STARFLEET_CONFIGURATION
     from starfleet_airflow.runner import run_ship_for_target
 
-    workspace = _workspace(args)
-    ship = _ship(workspace, args.ship)
-    template = _one_template(workspace, ship, args.template)
-    payload = _validated(ship, template)
-    account, region = _target(args, workspace, ship, payload)
+    workspace, ship, template, account, region = _chosen_target(args)
     with STARFLEET_CONFIGURATION.serving(workspace.configuration):  # ported Starfleet ships read it
         outcome = run_ship_for_target(
             ship,
