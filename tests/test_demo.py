@@ -1,0 +1,204 @@
+"""The demo's building blocks for real: the port check, the seeded stand-in, and a small demo end to end.
+
+The end-to-end test runs ``run_demo`` as ``scripts/demo.sh`` does (moto server in this process, real
+``airflow dags test`` children on a SQLite DB of their own) with a 5-account organisation and two of the
+four ships; the full demo is measured by hand (docs/demo.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from starfleet_airflow.config import load_configuration
+from starfleet_airflow.devtools.demo import DemoOptions, Printer, run_demo
+from starfleet_airflow.devtools.demo_standin import (
+    DemoError,
+    ensure_port_free,
+    environment,
+    free_port,
+    stand_in_process_environment,
+    start_stand_in,
+)
+from starfleet_airflow.registry import load_ships
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _deployment(tmp_path: Path, starfleet_changes: dict | None = None) -> Path:
+    """A copy of the embedded default (config/ and templates/), so its relative paths land in tmp."""
+    root = tmp_path / "deployment"
+    shutil.copytree(REPO / "config", root / "config")
+    shutil.copytree(REPO / "templates", root / "templates")
+    if starfleet_changes:
+        path = root / "config" / "starfleet.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["STARFLEET"].update(starfleet_changes)
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return root / "config"
+
+
+def _configured_queue_names(config_dir: Path) -> set[str]:
+    """Queue names of the sections that deliver to SQS (the default when ``Airflow.DeliveryMode`` is absent)."""
+    names = set()
+    for path in config_dir.glob("*.yaml"):
+        for section in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).values():
+            mode = ((section or {}).get("Airflow") or {}).get("DeliveryMode", "SQS")
+            if section.get("InvocationQueueUrl") and mode.upper() == "SQS":
+                names.add(section["InvocationQueueUrl"].rstrip("/").rsplit("/", 1)[-1])
+    return names
+
+
+def test_a_taken_port_is_reported_with_its_holder() -> None:
+    port = free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with pytest.raises(DemoError) as raised:
+            ensure_port_free("127.0.0.1", port)
+    message = str(raised.value)
+    assert f"127.0.0.1:{port} is already in use" in message
+    assert f"pid {os.getpid()}" in message
+    assert "--port" in message  # not moto: how to avoid the port
+
+
+def test_a_moto_server_on_the_port_is_recognised() -> None:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        with pytest.raises(DemoError, match="answers as a moto server"):
+            ensure_port_free("127.0.0.1", port)
+    finally:
+        server.stop()
+
+
+def test_the_stand_in_is_seeded_from_the_configuration_and_fresh_every_time(tmp_path: Path) -> None:
+    config_dir = _deployment(tmp_path)
+    configuration = load_configuration(config_dir)
+    registry = load_ships(configuration)
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    expected_queues = _configured_queue_names(config_dir)
+    assert expected_queues, "the sample configuration has SQS ships"
+
+    with environment(stand_in_process_environment(endpoint)):
+        stand_in = start_stand_in(configuration, registry, port=port, n_accounts=6)
+        try:
+            sqs = stand_in.client("sqs")
+            assert {url.rsplit("/", 1)[-1] for url in sqs.list_queues()["QueueUrls"]} == expected_queues
+            assert len(stand_in.fixture.accounts) == 7 and stand_in.fixture.regions_varied
+            # Every role a section names exists in member accounts (AwsConfigWorkerShip's differs from the rest).
+            member = sorted(stand_in.fixture.member_account_ids())[0]
+            credentials = stand_in.client("sts").assume_role(
+                RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="test"
+            )["Credentials"]
+            iam = boto3.client(
+                "iam",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+            roles = {role["RoleName"] for role in iam.list_roles()["Roles"]}
+            assert {"starfleet-worker-role", "starfleet-worker-basic-test-role"} <= roles
+            sqs.create_queue(QueueName="left-over-from-the-first-run")
+        finally:
+            stand_in.stop()
+
+        again = start_stand_in(configuration, registry, port=port, n_accounts=6)  # same port, no "already exists"
+        try:
+            urls = again.client("sqs").list_queues()["QueueUrls"]
+            assert {url.rsplit("/", 1)[-1] for url in urls} == expected_queues
+            assert again.fixture.accounts.keys() == stand_in.fixture.accounts.keys()  # same seed, same ids
+        finally:
+            again.stop()
+
+
+def test_s3_locations_get_their_buckets_and_the_templates_are_uploaded(tmp_path: Path) -> None:
+    config_dir = _deployment(
+        tmp_path,
+        {"TemplateLocation": "s3://demo-templates/starfleet/", "AccountIndexLocation": "s3://demo-index/i.json"},
+    )
+    configuration = load_configuration(config_dir)
+    assert not configuration.errors
+    port = free_port()
+    with environment(stand_in_process_environment(f"http://127.0.0.1:{port}")):
+        stand_in = start_stand_in(configuration, load_ships(configuration), port=port, n_accounts=2)
+        try:
+            s3 = stand_in.client("s3")
+            assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {"demo-templates", "demo-index"}
+            keys = {o["Key"] for o in s3.list_objects_v2(Bucket="demo-templates")["Contents"]}
+            local = {
+                "starfleet/" + p.relative_to(REPO / "templates").as_posix()
+                for p in (REPO / "templates").rglob("*.yaml")
+            }
+            assert keys == local and stand_in.uploaded_templates == len(local)
+        finally:
+            stand_in.stop()
+
+
+def test_a_small_demo_runs_the_real_dags_end_to_end(tmp_path: Path) -> None:
+    """Generator (commit), then an inline ship as dry run and commit: what the summary says is true.
+
+    Three runs keep it under a minute (each ``airflow dags test`` costs ~9 s before any task runs); the
+    SQS ships' fan-out is covered by the factory's tests and shown by the full demo.
+    """
+    config_dir = _deployment(tmp_path)
+    output = io.StringIO()
+    options = DemoOptions(
+        config_dir=config_dir,
+        state_dir=tmp_path / "state",
+        port=free_port(),
+        accounts=5,
+        ships=("AccountIndexGeneratorShip", "S3PublicAccessBlockWorkerShip"),
+    )
+    result = run_demo(options, Printer(output))
+    printed = output.getvalue()
+
+    assert [(run.ship, run.conf.get("commit"), run.state) for run in result.runs] == [
+        ("AccountIndexGeneratorShip", True, "success"),
+        ("S3PublicAccessBlockWorkerShip", False, "success"),
+        ("S3PublicAccessBlockWorkerShip", True, "success"),
+    ], printed
+    generator, dry_run, commit = result.runs
+
+    # The index: written by this run's generator over the placeholder, matching the seeded organisation.
+    assert "wrote an empty one" in printed
+    assert result.index is not None and result.index["accounts"] == 6 and result.index["matches_seeded_organisation"]
+    written = json.loads((config_dir.parent / ".starfleet" / "accountIndex.json").read_text())
+    assert len(written["accounts"]) == 6 and written["generated"] == result.index["generated"] != "1970-01-01T00:00:00Z"
+    assert generator.result["report"]["succeeded"] == 1
+
+    # No SQS ship ran: the configured queues exist and are empty.
+    assert result.queues == {name: {"visible": 0, "in_flight": 0} for name in _configured_queue_names(config_dir)}
+
+    # Inline: the dry run changed nothing in the stand-in; the commit set every target account.
+    targets = commit.result["summary"]["total_targets"]
+    active = result.index["statuses"]["ACTIVE"]
+    assert 0 < targets <= active
+    assert dry_run.checks[0].startswith(f"0 of {active} active accounts")
+    assert commit.checks[0].startswith(f"{targets} of {active} active accounts")
+    assert commit.result["report"]["succeeded"] == targets
+
+    # What the user sees: progress per step, where the logs are, how to open the UI.
+    assert "plan     1 target in 1 work unit" in printed
+    assert f"deliver  {targets}/{targets} work units done, 0 failed" in printed
+    assert "source " in printed and "airflow standalone" in printed
+    summary = json.loads((result.log_dir / "summary.json").read_text())
+    assert summary["ok"] and len(summary["runs"]) == 3
+    for run in result.runs:
+        assert (Path.cwd() / run.log_path).is_file() and (Path.cwd() / str(run.report_path)).is_file()
+    env_file = (tmp_path / "state" / "demo-env.sh").read_text()
+    assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{options.port}" in env_file
