@@ -422,10 +422,19 @@ def parse_args(argv: Sequence[str] | None = None) -> DemoOptions:
     )
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit code 0 when every DAG run succeeded, 1 when one failed, 2 when the demo could not run."""
     options = parse_args(argv)
     say = Printer()
+    # SIGTERM ends the demo like Ctrl-C: the running Airflow command (its own process group) and the
+    # stand-in are stopped on the way out instead of being left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background by a script
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         result = run_demo(options, say)
     except DemoError as exc:
