@@ -16,3 +16,10 @@ if [ "$(cat "$VENV/.starfleet-stamp" 2>/dev/null)" != "$stamp_now" ]; then
   "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
   echo "$stamp_now" > "$VENV/.starfleet-stamp"
 fi
+# The editable install must point at this checkout: a clean-clone check run with this .venv's pip
+# re-points it, and the stamp alone would not notice.
+installed_at="$(cd / && "$VENV/bin/python" -c 'import os, starfleet_airflow; print(os.path.dirname(os.path.dirname(os.path.realpath(starfleet_airflow.__file__))))' 2>/dev/null || true)"
+if [ "$installed_at" != "$(realpath "$ROOT")" ]; then
+  echo "==> installing this checkout ($ROOT) into $VENV"
+  "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
+fi

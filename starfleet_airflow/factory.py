@@ -278,7 +278,10 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
         raise AirflowFailException(f"refused: {exc}") from exc
 
     store_client = _store_client_factory(configuration)
-    index_data = _read_index(index_location, store_client)
+    # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
+    # it must be able to run before any index exists.
+    single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
+    index_data = {"accounts": {}} if single else _read_index(index_location, store_client)
     store = TemplateStore(root, store_client() if root.is_s3 else None)
     templates = store.load_all(loaded.configuration["template_prefix"])
 

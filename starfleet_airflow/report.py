@@ -62,9 +62,9 @@ class Report:
     def verdict(self) -> str:
         """One sentence for the task log and the failure message."""
         counts = (
-            f"{self.targets} targets: {self.succeeded} succeeded, {self.failed} failed"
+            f"{_count(self.targets, 'target')}: {self.succeeded} succeeded, {self.failed} failed"
             + (f", {self.undelivered} with unknown outcome" if self.undelivered else "")
-            + (f"; {self.invalid_templates} invalid templates" if self.invalid_templates else "")
+            + (f"; {_count(self.invalid_templates, 'invalid template')}" if self.invalid_templates else "")
         )
         tolerance = (
             f"{self.tolerance['percent']}%" if "percent" in self.tolerance else str(self.tolerance.get("count", 0))
@@ -200,3 +200,8 @@ def build_report(
             elif report.successes_listed:
                 row(key, target, success, None)
     return report
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 target``, ``2 targets``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -250,6 +250,23 @@ def test_single_invocation_ship_runs_once_per_template(deployment: Deployment) -
     assert result.state == "failed", "an invalid template fails the run at the default tolerance of 0"
 
 
+def test_single_invocation_ship_plans_before_any_index_exists(deployment: Deployment) -> None:
+    # No write_index: the account index generator (SINGLE_INVOCATION) is what creates the first index.
+    deployment.ships["OnceRecorderShip"] = {
+        "Enabled": True,
+        "TemplatePrefix": "OnceRecorderShip/",
+        "Airflow": {"DeliveryMode": "INLINE"},
+    }
+    deployment.add_template("OnceRecorderShip/a.yaml", {"TemplateName": "First", "TemplateDescription": "one"})
+    deployment.write()
+    assert not (deployment.root / "accountIndex.json").exists()
+
+    result = run_dag("starfleet_once_recorder_ship")
+
+    assert result.state == "success"
+    assert [row["outcome"] for row in result.report["rows"]] == ["succeeded"]
+
+
 def test_broken_ship_placeholder_fails_with_its_message(deployment: Deployment) -> None:
     deployment.write_index(ORG)
     deployment.ships["OnceRecorderShip"] = {"Enabled": True, "Airflow": {"DeliveryMode": "INLINE"}}  # no TemplatePrefix

@@ -40,14 +40,13 @@ from starfleet_airflow.devtools.demo_airflow import (
     write_env_file,
 )
 from starfleet_airflow.devtools.demo_standin import (
-    GENERATOR_SHIP,
     DemoError,
     StandIn,
     environment,
     stand_in_process_environment,
     start_stand_in,
 )
-from starfleet_airflow.devtools.demo_steps import STAND_IN_CHECKS, DagStep, ensure_index_exists, plan_steps, run_step
+from starfleet_airflow.devtools.demo_steps import STAND_IN_CHECKS, DagStep, plan_steps, run_step
 from starfleet_airflow.devtools.demo_summary import (
     RunRecord,
     index_facts,
@@ -228,10 +227,6 @@ class _Session:
     def run_steps(self, steps: list[DagStep], first: int, total: int) -> None:
         for number, step in enumerate(steps, start=first):
             self.say(f"{number}/{total} {step.ship}: {step.title}")
-            if step.ship == GENERATOR_SHIP:
-                self.index_note = ensure_index_exists(self.configuration, self.stand_in)
-                if self.index_note:
-                    self.say(f"    note     {self.index_note}")
             log_path = self.log_dir / step.log_name(number)
             record = run_step(
                 step,

@@ -19,7 +19,6 @@ from starfleet_airflow.devtools.demo_standin import GENERATOR_SHIP, DemoError, S
 from starfleet_airflow.devtools.demo_summary import RunRecord, plural
 
 S3_PUBLIC_ACCESS_BLOCK_SHIP = "S3PublicAccessBlockWorkerShip"
-EMPTY_INDEX = {"accounts": {}, "generated": "1970-01-01T00:00:00Z"}
 PROGRESS_EVERY_SECONDS = 5.0
 ERRORS_SHOWN = 3
 
@@ -70,34 +69,6 @@ def plan_steps(registry: Any, ships: Sequence[str]) -> list[DagStep]:
             steps.append(DagStep(name, dag_id, {"commit": False}, f"run inline per {strategy}"))
             steps.append(DagStep(name, dag_id, {"commit": True}, f"run inline per {strategy}"))
     return steps
-
-
-def ensure_index_exists(configuration: Any, stand_in: StandIn) -> str | None:
-    """Write an empty account index when none exists yet; returns what was done (None: nothing).
-
-    Why: the factory's ``plan`` task reads the account index for every ship, the generator included
-    (``factory.plan_task``), so on a fresh machine the generator could not start without one. The
-    empty index selects no account; the generator replaces it with the real one. Remove this when
-    the factory plans SINGLE_INVOCATION ships without an index.
-    """
-    from botocore.exceptions import ClientError
-
-    location = configuration.account_index_location
-    data = (json.dumps(EMPTY_INDEX) + "\n").encode()
-    if location.is_s3:
-        s3 = stand_in.client("s3")
-        try:
-            s3.head_object(Bucket=location.bucket, Key=location.key)
-            return None
-        except ClientError:
-            s3.put_object(Bucket=location.bucket, Key=location.key, Body=data)
-    else:
-        path = Path(location.key)
-        if path.exists():
-            return None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return f"no account index at {location} yet: wrote an empty one so that the generator's plan can start"
 
 
 class DagProgressPrinter:
