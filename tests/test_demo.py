@@ -164,6 +164,8 @@ def test_a_small_demo_runs_the_real_dags_end_to_end(tmp_path: Path) -> None:
         accounts=5,
         ships=("AccountIndexGeneratorShip", "S3PublicAccessBlockWorkerShip"),
     )
+    index_path = config_dir.parent / ".starfleet" / "accountIndex.json"
+    assert not index_path.exists()
     result = run_demo(options, Printer(output))
     printed = output.getvalue()
 
@@ -174,11 +176,11 @@ def test_a_small_demo_runs_the_real_dags_end_to_end(tmp_path: Path) -> None:
     ], printed
     generator, dry_run, commit = result.runs
 
-    # The index: written by this run's generator over the placeholder, matching the seeded organisation.
-    assert "wrote an empty one" in printed
+    # The index: none existed before; this run's generator (which plans without one) wrote it, matching
+    # the seeded organisation.
     assert result.index is not None and result.index["accounts"] == 6 and result.index["matches_seeded_organisation"]
-    written = json.loads((config_dir.parent / ".starfleet" / "accountIndex.json").read_text())
-    assert len(written["accounts"]) == 6 and written["generated"] == result.index["generated"] != "1970-01-01T00:00:00Z"
+    written = json.loads(index_path.read_text())
+    assert len(written["accounts"]) == 6 and written["generated"] == result.index["generated"]
     assert generator.result["report"]["succeeded"] == 1
 
     # No SQS ship ran: the configured queues exist and are empty.
