@@ -26,7 +26,8 @@ from typing import Any
 
 from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
 from starfleet_airflow.registry import LoadedShip, load_ships
-from starfleet_airflow.runner import ASSIGNED_ACCOUNT, ASSIGNED_REGION, run_ship_for_target
+from starfleet_airflow.render import ACCOUNT_KEY, REGION_KEY
+from starfleet_airflow.runner import run_ship_for_target
 from starfleet_airflow.ship import RunContext
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, list[dict[s
         outcome = run_ship_for_target(
             ship,
             payload,
-            payload.get(ASSIGNED_ACCOUNT),
-            payload.get(ASSIGNED_REGION),
+            payload.get(ACCOUNT_KEY),
+            payload.get(REGION_KEY),
             commit,
             run_context=run_context,
             template=str(payload.get("TemplateName", "<template>")),

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starfleet_airflow.delivery import FAILED, SENT, SUCCEEDED, UnitResult
+from starfleet_airflow.delivery import SENT, UnitResult
 from starfleet_airflow.resolve import Target
+from starfleet_airflow.runner import FAILED, SUCCEEDED
 
 DEFAULT_ROW_LIMIT = 1_000
 INVALID_TEMPLATE = "invalid template"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
+from starfleet_airflow.render import ACCOUNT_KEY, REGION_KEY
 from starfleet_airflow.schemas import flatten_errors
 from starfleet_airflow.ship import FanOutStrategy, RunContext
 
@@ -29,9 +30,6 @@ log = logging.getLogger(__name__)
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 INVALID = "invalid"
-
-ASSIGNED_ACCOUNT = "StarbaseAssignedAccount"
-ASSIGNED_REGION = "StarbaseAssignedRegion"
 
 
 @dataclass(frozen=True)
@@ -66,11 +64,11 @@ def assign_target(
         return payload
     if not account_id:
         raise ValueError(f"{strategy.value} ships need an account id")
-    payload[ASSIGNED_ACCOUNT] = account_id
+    payload[ACCOUNT_KEY] = account_id
     if strategy is FanOutStrategy.ACCOUNT_REGION:
         if not region:
             raise ValueError("ACCOUNT_REGION ships need a region")
-        payload[ASSIGNED_REGION] = region
+        payload[REGION_KEY] = region
     return payload
 
 

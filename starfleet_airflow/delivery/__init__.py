@@ -18,10 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from starfleet_airflow.plan import SnapshotView, WorkUnit
     from starfleet_airflow.registry import LoadedShip
 
-SENT = "sent"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-INVALID = "invalid"
+SENT = "sent"  # an SQS target's outcome; inline outcomes are runner.SUCCEEDED / FAILED / INVALID
 
 
 @dataclass
