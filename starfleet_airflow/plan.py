@@ -365,10 +365,10 @@ class RunPlan:
 def _json_safe(raw: dict[str, Any]) -> str | None:
     """Why the template cannot travel as JSON (Starfleet's message format), or None when it can."""
     try:
-        BodyRenderer(raw)
+        renderer = BodyRenderer(raw)
     except RenderError as exc:
         return str(exc)
-    if json.loads(json.dumps(raw)) != raw:
+    if json.loads(renderer.template_json) != raw:
         return "the template does not survive JSON encoding unchanged (non-string mapping keys?)"
     return None
 
