@@ -2,12 +2,12 @@
 
 Run by the compose service ``aws-seed`` (``docker compose run --rm aws-seed``) against the moto service,
 with the stack's ``STARFLEET_CONFIG_DIR`` and ``AWS_ENDPOINT_URL``. Everything goes through the AWS APIs
-(starfleet_airflow.devtools.moto_org for the organisation), so what the DAGs then read is what they would
+(starfleet_airflow.devtools.stand_in for the organisation), so what the DAGs then read is what they would
 read from a real organisation. Running it again is harmless: an existing organisation is kept and
 existing queues are left as they are.
 
 The moto server runs in another container, so every account shows moto's default regions (per-account
-enabled regions need moto in the seeding process; see moto_org).
+enabled regions need moto in the seeding process; see starfleet_airflow.devtools.stand_in.org_seeding).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sys
 
 import boto3
 
-from starfleet_airflow.config import load_configuration
-from starfleet_airflow.devtools.moto_org import seed_organisation
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.devtools.stand_in.org_seeding import seed_organisation
 
 
 def queue_names(raw_configuration: dict) -> dict[str, str]:

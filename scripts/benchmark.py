@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (imports follow the sys.path set-up below)
 """Benchmark the DAG factory's fan-out against the naive approach (BENCHMARKS.md targets 1-5).
 
 Run: ``.venv/bin/python scripts/benchmark.py [--repeat 5] [--skip-parse]``. Everything runs locally: SQS
@@ -42,23 +43,20 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from starfleet_airflow.delivery.sqs import (  # noqa: E402
-    SqsSender,
-    attributes_size,
-    cut_batches,
-    message_attributes,
-)
-from starfleet_airflow.locations import Location  # noqa: E402
-from starfleet_airflow.plan import WorkUnit, plan_run, unit_targets  # noqa: E402
-from starfleet_airflow.render import BodyRenderer  # noqa: E402
-from starfleet_airflow.schemas import (  # noqa: E402
+from starfleet_airflow.aws.locations import Location
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan import WorkUnit, plan_run, unit_targets
+from starfleet_airflow.core.render import BodyRenderer
+from starfleet_airflow.core.schemas import (
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     WorkerShipBaseConfigurationTemplate,
 )
-from starfleet_airflow.ship import DeliveryMode, FanOutStrategy, StarfleetWorkerShip  # noqa: E402
-from starfleet_airflow.synthetic_org import build_index  # noqa: E402
-from starfleet_airflow.templates import LoadedTemplate  # noqa: E402
+from starfleet_airflow.core.ship import StarfleetWorkerShip
+from starfleet_airflow.core.templates import LoadedTemplate
+from starfleet_airflow.delivery.sqs import SqsSender
+from starfleet_airflow.delivery.sqs_batches import attributes_size, cut_batches, message_attributes
+from starfleet_airflow.devtools.synthetic_org import build_index
 
 MAX_MAP_LENGTH = 1024  # Airflow's default core.max_map_length, never raised here
 LATENCY = 0.015  # seconds per SendMessageBatch call in the latency model
@@ -282,8 +280,12 @@ def section_task_instances() -> None:
 
 
 SHIP_PACKAGE = '''"""50 generated ships for the parse benchmark."""
-from starfleet_airflow.schemas import BaseAccountRegionPayloadTemplate, WorkerShipBaseConfigurationTemplate
-from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
+from starfleet_airflow import (
+    BaseAccountRegionPayloadTemplate,
+    FanOutStrategy,
+    StarfleetWorkerShip,
+    WorkerShipBaseConfigurationTemplate,
+)
 
 WORKER_SHIP_PLUGINS = [
     type(
@@ -310,7 +312,7 @@ t0 = time.perf_counter()
 import airflow.sdk
 from airflow.dag_processing.dagbag import DagBag
 t1 = time.perf_counter()
-import starfleet_airflow.factory as factory
+import starfleet_airflow.airflow.dags as factory
 t2 = time.perf_counter()
 parts = {"configuration": 0.0, "ships": 0.0, "dags": 0.0}
 def timed(name, fn):

@@ -11,11 +11,11 @@ import argparse
 import statistics
 import time
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.resolve import resolve_targets
-from starfleet_airflow.schemas import BaseAccountRegionPayloadTemplate
-from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import build_index
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.resolve import resolve_targets
+from starfleet_airflow.core.schemas import BaseAccountRegionPayloadTemplate
+from starfleet_airflow.devtools.synthetic_org import build_index
 
 SIZES = [(100, 17), (1_000, 17), (1_000, 30), (5_000, 17), (5_000, 30)]
 

@@ -37,7 +37,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 BUNDLE="$WORK/bundle"
 echo "==> building the MWAA bundle (Airflow $AIRFLOW_VERSION)"
-.venv/bin/python -m starfleet_airflow.mwaa build --output "$BUNDLE" --airflow-version "$AIRFLOW_VERSION"
+.venv/bin/python -m starfleet_airflow.tools.mwaa build --output "$BUNDLE" --airflow-version "$AIRFLOW_VERSION"
 
 PY_VERSION="$(sed -n 's#^--constraint .*/constraints-\([0-9][0-9.]*\)\.txt"\{0,1\}[[:space:]]*$#\1#p' "$BUNDLE/requirements.txt")"
 if [ -z "$PY_VERSION" ]; then
@@ -104,5 +104,5 @@ mkdir -p "$WORK/cwd" "$WORK/airflow_home"
     AIRFLOW_HOME="$WORK/airflow_home" AIRFLOW__CORE__LOAD_EXAMPLES=False \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
     AWS_EC2_METADATA_DISABLED=true PYTHONPATH="$BUNDLE/dags" \
-    "$VENV/bin/python" -m starfleet_airflow.mwaa parse "$BUNDLE/dags" --require-bundle-code
+    "$VENV/bin/python" -m starfleet_airflow.tools.mwaa parse "$BUNDLE/dags" --require-bundle-code
 )

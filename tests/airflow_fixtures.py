@@ -143,7 +143,7 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, logical_date: Any =
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
-    from starfleet_airflow.factory import build_dags
+    from starfleet_airflow.airflow.dags import build_dags
 
     dags = build_dags()
     assert dag_id in dags, f"{dag_id} not built; DAGs: {sorted(dags)}"
@@ -188,7 +188,7 @@ def run_existing_dag_run(dag_id: str, run_id: str) -> RunResult:
     from airflow.utils.state import DagRunState, TaskInstanceState
     from sqlalchemy import select
 
-    from starfleet_airflow.factory import build_dags
+    from starfleet_airflow.airflow.dags import build_dags
 
     dag = build_dags()[dag_id]
     scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from starfleet_airflow.account_index import AccountIndex, AccountIndexError, load_account_index
-from starfleet_airflow.locations import parse_location
-from starfleet_airflow.synthetic_org import build_index, sample_organisation
+from starfleet_airflow.aws.locations import parse_location
+from starfleet_airflow.core.account_index import AccountIndex, AccountIndexError, load_account_index
+from starfleet_airflow.devtools.synthetic_org import build_index, sample_organisation
 
 
 def test_loads_from_a_local_file(tmp_path: Path) -> None:
@@ -72,9 +72,10 @@ def test_missing_accounts_mapping() -> None:
 def test_index_for_ship_prefers_the_run_snapshot_and_reads_the_configured_s3_index_once_per_etag(
     tmp_path: Path,
 ) -> None:
-    from starfleet_airflow.account_index import index_for_ship
-    from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
-    from starfleet_airflow.ship import RunContext, StarfleetWorkerShip
+    from starfleet_airflow.core.config import load_configuration
+    from starfleet_airflow.core.index_cache import index_for_ship
+    from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip
+    from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
 
     config_dir = tmp_path / "config"
     config_dir.mkdir()

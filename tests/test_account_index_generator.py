@@ -1,5 +1,5 @@
 """AccountIndexGeneratorShip against moto: an organisation of 50+ accounts in nested OUs, seeded through
-the AWS APIs by ``starfleet_airflow.devtools.moto_org``, read back by the account index loader and resolved.
+the AWS APIs by ``starfleet_airflow.devtools.stand_in``, read back by the account index loader and resolved.
 
 The expected values come from the seeder's own record of what it created (``OrgFixture``), never from the
 generator, so a generator that walks the tree, reads tags or regions wrongly fails here.
@@ -25,22 +25,27 @@ from moto.core import enable_iam_authentication
 from ships.account_index_generator import WORKER_SHIP_PLUGINS, AccountIndexGeneratorShip
 from ships.account_index_generator.organization import OrgTree, chain_by_list_parents, root_parent
 from ships.account_index_generator.ship import AccountIndexGenerationError
-from starfleet_airflow.account_index import AccountIndex, load_account_index
-from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
-from starfleet_airflow.devtools.moto_org import (
+from starfleet_airflow import (
+    STARFLEET_CONFIGURATION,
+    BaseAccountPayloadTemplate,
+    BaseAccountRegionPayloadTemplate,
+    FanOutStrategy,
+    Location,
+)
+from starfleet_airflow.core.account_index import AccountIndex, load_account_index
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.outcomes import SUCCEEDED
+from starfleet_airflow.core.registry import load_ships
+from starfleet_airflow.core.resolve import Target, resolve_targets
+from starfleet_airflow.core.runner import run_ship_for_target
+from starfleet_airflow.devtools.stand_in.org_model import (
     EXTRA_OPT_IN_REGION,
     ORG_OPT_IN_REGIONS,
     OrgFixture,
     OrgSeedError,
-    seed_organisation,
-    serve,
 )
-from starfleet_airflow.locations import Location
-from starfleet_airflow.registry import load_ships
-from starfleet_airflow.resolve import Target, resolve_targets
-from starfleet_airflow.runner import SUCCEEDED, run_ship_for_target
-from starfleet_airflow.schemas import BaseAccountPayloadTemplate, BaseAccountRegionPayloadTemplate
-from starfleet_airflow.ship import FanOutStrategy
+from starfleet_airflow.devtools.stand_in.org_seeding import seed_organisation
+from starfleet_airflow.devtools.stand_in.org_server import serve
 
 REPO = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from starfleet_airflow.aws import assume_role_session, role_arn
+from starfleet_airflow.aws.sessions import assume_role_session, role_arn
 
 
 def test_role_arn_with_path() -> None:

@@ -22,18 +22,24 @@ from moto import mock_aws
 
 from ships.aws_config import WORKER_SHIP_PLUGINS, AwsConfigWorkerShip
 from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
-from ships.aws_config.ship import AwsConfigShipError, cached_account_index
+from ships.aws_config.ship import AwsConfigShipError
 from ships.aws_config.state import canonical_recorder, desired_recorder
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.config import STARFLEET_CONFIGURATION, Configuration, load_configuration
-from starfleet_airflow.locations import parse_location
-from starfleet_airflow.registry import load_ships
-from starfleet_airflow.resolve import Target, resolve_targets
-from starfleet_airflow.runner import FAILED, INVALID, SUCCEEDED, run_ship_for_target
-from starfleet_airflow.schemas import StarfleetSchema, flatten_errors
-from starfleet_airflow.ship import FanOutStrategy, RunContext
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow import (
+    STARFLEET_CONFIGURATION,
+    AccountIndex,
+    FanOutStrategy,
+    RunContext,
+    assume_role_session,
+    cached_account_index,
+    parse_location,
+)
+from starfleet_airflow.core.config import Configuration, load_configuration
+from starfleet_airflow.core.outcomes import FAILED, INVALID, SUCCEEDED
+from starfleet_airflow.core.registry import load_ships
+from starfleet_airflow.core.resolve import Target, resolve_targets
+from starfleet_airflow.core.runner import run_ship_for_target
+from starfleet_airflow.core.schemas import StarfleetSchema, flatten_errors
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -808,8 +814,8 @@ def test_sqs_fed_lambda_runs_the_sample_template_unchanged(
     session: boto3.Session, index: AccountIndex, configuration: Configuration, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The Lambda handler gets the SQS delivery's bodies as records; STARFLEET_COMMIT decides dry run or commit."""
-    from starfleet_airflow import lambda_handler
-    from starfleet_airflow.render import BodyRenderer
+    from starfleet_airflow.core.render import BodyRenderer
+    from starfleet_airflow.lambda_worker import handler as lambda_handler
 
     monkeypatch.setenv("STARFLEET_CONFIG_DIR", str(configuration.config_dir))
     monkeypatch.setenv("STARFLEET_SHIP", "AwsConfigWorkerShip")

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from starfleet_airflow.cli import main
-from starfleet_airflow.render import render_body
+from starfleet_airflow.core.render import render_body
+from starfleet_airflow.tools.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -410,7 +410,7 @@ def test_run_dry_run_then_commit_against_moto(capsys) -> None:
 
 
 def test_run_serves_the_configuration_to_ported_starfleet_ships(capsys) -> None:
-    from starfleet_airflow.config import STARFLEET_CONFIGURATION
+    from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
 
     before = STARFLEET_CONFIGURATION.current
     code, out, err = cli(capsys, "run", "SingleRunShip", "--template", "only", *WORKSPACE)

@@ -328,7 +328,7 @@ def test_aws_seed_service_seeds_an_organisation_and_the_configured_queues(servic
 
     import boto3
 
-    from starfleet_airflow.config import load_configuration
+    from starfleet_airflow.core.config import load_configuration
 
     seed = services["aws-seed"]
     command = _command(seed)

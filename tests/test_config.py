@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from starfleet_airflow.config import (
-    STARFLEET_CONFIGURATION,
-    ConfigurationError,
-    load_configuration,
-    resolve_config_dir,
-)
-from starfleet_airflow.locations import Location
+from starfleet_airflow.aws.locations import Location
+from starfleet_airflow.core.config import ConfigurationError, load_configuration, resolve_config_dir
+from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "config_good"

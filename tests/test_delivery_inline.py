@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from starfleet_airflow.config import load_configuration
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.registry import load_ships
+from starfleet_airflow.core.ship import RunContext
 from starfleet_airflow.delivery.inline import DETAIL_LIMIT, compact_detail, run_targets
-from starfleet_airflow.registry import load_ships
-from starfleet_airflow.ship import RunContext
 from tests.airflow_fixtures import FACTORY_SHIPS, Deployment
 
 TEMPLATE = {

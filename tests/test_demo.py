@@ -18,17 +18,11 @@ import boto3
 import pytest
 import yaml
 
-from starfleet_airflow.config import load_configuration
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.registry import load_ships
 from starfleet_airflow.devtools.demo import DemoOptions, Printer, run_demo
-from starfleet_airflow.devtools.demo_standin import (
-    DemoError,
-    ensure_port_free,
-    environment,
-    free_port,
-    stand_in_process_environment,
-    start_stand_in,
-)
-from starfleet_airflow.registry import load_ships
+from starfleet_airflow.devtools.stand_in.ports import DemoError, ensure_port_free, free_port
+from starfleet_airflow.devtools.stand_in.server import environment, stand_in_process_environment, start_stand_in
 
 REPO = Path(__file__).resolve().parent.parent
 

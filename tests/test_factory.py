@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from starfleet_airflow import locations
-from starfleet_airflow.config import load_configuration
-from starfleet_airflow.factory import BROKEN_TAG, build_dags, dag_id_for
-from starfleet_airflow.registry import load_ships
-from starfleet_airflow.schedules import FREQUENCY_CRON, build_schedule, describe_schedule
-from starfleet_airflow.ship import EventBridgeFrequency, InvocationSource
+from starfleet_airflow.airflow.dags import build_dags
+from starfleet_airflow.airflow.naming import BROKEN_TAG, dag_id_for
+from starfleet_airflow.airflow.schedules import FREQUENCY_CRON, build_schedule, describe_schedule
+from starfleet_airflow.aws import locations
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.enums import EventBridgeFrequency, InvocationSource
+from starfleet_airflow.core.registry import load_ships
 from tests.airflow_fixtures import DAGS_FOLDER, FACTORY_SHIPS, REPO, Deployment
 
 SAMPLE_CONFIG = REPO / "config"

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
 from tests.airflow_fixtures import Deployment, run_existing_dag_run, sync_dags_to_db
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

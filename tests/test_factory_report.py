@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from starfleet_airflow.delivery import UnitResult
-from starfleet_airflow.report import build_report
-from starfleet_airflow.resolve import Target
+from starfleet_airflow.core.outcomes import UnitResult
+from starfleet_airflow.core.report import build_report
+from starfleet_airflow.core.resolve import Target
 
 TARGETS = {
     "a.yaml": [Target(f"10000000000{i}", r) for i in range(4) for r in ("eu-west-1", "us-east-1")],

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.resolve import resolve_targets
-from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import build_index, sample_organisation
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.resolve import resolve_targets
+from starfleet_airflow.devtools.synthetic_org import build_index, sample_organisation
 from tests.airflow_fixtures import Deployment, run_dag
 from tests.fixtures.factory_ships.recorders import AccountPayload, RegionPayload
 

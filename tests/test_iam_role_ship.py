@@ -3,7 +3,7 @@
 moto keeps one IAM per account and routes a request by its credentials: the keys STS AssumeRole returns
 for ``arn:aws:iam::ACCOUNT:role/...`` act in ACCOUNT (moto/sts/models.py, moto/core/responses.py
 ``get_current_account``). The ship reaches its target accounts exactly that way, through
-``starfleet_airflow.aws.assume_role_session``, so these tests check the real cross-account path; the
+``starfleet_airflow.aws.sessions.assume_role_session``, so these tests check the real cross-account path; the
 assertions read IAM back with their own assumed sessions, never through the ship's code.
 """
 
@@ -27,12 +27,16 @@ from ships.iam_role import WORKER_SHIP_PLUGINS, IamRoleWorkerShip
 from ships.iam_role.plan import RoleState, normalise_policy, plan_changes, same_policy
 from ships.iam_role.ship import IamRoleConflictError
 from ships.iam_role.variables import VariableError
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
-from starfleet_airflow.schemas import flatten_errors
-from starfleet_airflow.ship import FanOutStrategy, RunContext
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow import (
+    STARFLEET_CONFIGURATION,
+    AccountIndex,
+    FanOutStrategy,
+    RunContext,
+    assume_role_session,
+    flatten_errors,
+)
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
 
 REPO = Path(__file__).resolve().parent.parent
 ACCOUNT_A = "100000000001"  # prod-web-1 in the sample organisation
@@ -566,7 +570,7 @@ def test_plan_of_an_unchanged_role_is_empty_and_a_missing_role_is_created() -> N
 @pytest.fixture
 def loaded_ship(tmp_path: Path) -> Any:
     """The ship as the orchestrator loads it: discovered in ships/, its section from config/iam_role.yaml."""
-    from starfleet_airflow.registry import load_ships
+    from starfleet_airflow.core.registry import load_ships
 
     config_dir = tmp_path / "config"
     config_dir.mkdir()
@@ -592,7 +596,8 @@ def aws_managed_policies() -> Iterator[boto3.Session]:
 
 def test_inline_delivery_runs_the_sample_template(aws_managed_policies: boto3.Session, loaded_ship: Any) -> None:
     """Inline delivery (Airflow workers) goes through the runner, which assigns the account itself."""
-    from starfleet_airflow.runner import SUCCEEDED, run_ship_for_target
+    from starfleet_airflow.core.outcomes import SUCCEEDED
+    from starfleet_airflow.core.runner import run_ship_for_target
 
     aws = aws_managed_policies
     raw = yaml.safe_load((REPO / "templates" / "IamRoleWorkerShip" / "SecurityAuditRole.yaml").read_text())
@@ -636,9 +641,9 @@ def test_sqs_fed_lambda_runs_the_ship_unchanged(
     aws: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """SQS delivery: the bodies the DAG sends, consumed by the Lambda handler; commit from STARFLEET_COMMIT."""
-    from starfleet_airflow import lambda_handler
+    from starfleet_airflow.core.render import BodyRenderer
     from starfleet_airflow.delivery.sqs import SqsSender
-    from starfleet_airflow.render import BodyRenderer
+    from starfleet_airflow.lambda_worker import handler as lambda_handler
 
     config_dir = tmp_path / "lambda-config"
     config_dir.mkdir()

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from starfleet_airflow import lambda_handler
+from starfleet_airflow.core.render import BodyRenderer
 from starfleet_airflow.delivery.sqs import SqsSender
-from starfleet_airflow.render import BodyRenderer
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
+from starfleet_airflow.lambda_worker import handler as lambda_handler
 from tests.airflow_fixtures import Deployment
 
 ACCOUNTS = ["100000000001", "100000000002", "100000000003"]

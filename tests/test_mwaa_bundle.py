@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from starfleet_airflow import mwaa
-from starfleet_airflow.mwaa import BundleError, build_bundle, parse_dags_folder
+from starfleet_airflow.tools.mwaa import BundleError, build_bundle, parse_dags_folder
+from starfleet_airflow.tools.mwaa import bundle as mwaa
+from starfleet_airflow.tools.mwaa.main import main as mwaa_main
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_VERSION = mwaa.DEFAULT_AIRFLOW_VERSION
@@ -64,7 +65,7 @@ def _parse_in_subprocess(dags_dir: Path, cwd: Path, extra_env: dict[str, str] | 
     env["PYTHONPATH"] = str(dags_dir)
     env["AIRFLOW_HOME"] = str(cwd / "airflow_home")
     env.update(extra_env or {})
-    command = [sys.executable, "-m", "starfleet_airflow.mwaa", "parse", str(dags_dir), "--json"]
+    command = [sys.executable, "-m", "starfleet_airflow.tools.mwaa", "parse", str(dags_dir), "--json"]
     result = subprocess.run(
         command if extra_env else [*command, "--require-bundle-code"],
         cwd=cwd,
@@ -236,14 +237,15 @@ def test_parse_reports_import_errors_and_fails(tmp_path, capsys):
     report = parse_dags_folder(dags)
     assert not report.ok
     assert "module_that_does_not_exist" in next(iter(report.import_errors.values()))
-    assert mwaa.main(["parse", str(dags)]) == 1
+    assert mwaa_main(["parse", str(dags)]) == 1
     assert "IMPORT ERROR" in capsys.readouterr().err
 
 
 def test_parse_fails_on_placeholder_dags_of_ships_the_factory_could_not_build(tmp_path, capsys):
     # The factory never raises: a ship whose DAG cannot be built (say, an Airflow API missing from the
     # version under test) becomes a placeholder DAG with the factory's broken tag. That must fail too.
-    from starfleet_airflow.factory import BROKEN_TAG, build_broken_dag
+    from starfleet_airflow.airflow.broken_dag import build_broken_dag
+    from starfleet_airflow.airflow.naming import BROKEN_TAG
 
     assert build_broken_dag("starfleet_x__broken", "X", ["boom"]).tags >= {BROKEN_TAG}
     dags = tmp_path / "dags"
@@ -255,13 +257,13 @@ def test_parse_fails_on_placeholder_dags_of_ships_the_factory_could_not_build(tm
     )
     report = parse_dags_folder(dags)
     assert report.ok and report.tagged([BROKEN_TAG]) == ["starfleet_x__broken"]
-    assert mwaa.main(["parse", str(dags)]) == 1
+    assert mwaa_main(["parse", str(dags)]) == 1
     assert "BROKEN DAG starfleet_x__broken: why" in capsys.readouterr().err
 
 
 def test_parse_fails_on_an_empty_folder_unless_allowed(tmp_path):
-    assert mwaa.main(["parse", str(tmp_path)]) == 1
-    assert mwaa.main(["parse", str(tmp_path), "--allow-empty"]) == 0
+    assert mwaa_main(["parse", str(tmp_path)]) == 1
+    assert mwaa_main(["parse", str(tmp_path), "--allow-empty"]) == 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,8 +298,8 @@ def test_production_configuration_builds_without_warnings_and_strict_passes(tmp_
     assert _files(built.dags_dir / "config") == {"starfleet.yaml"}
     assert not (built.dags_dir / "templates").exists()
     args = ["build", "--project-dir", str(ROOT), "--output", str(tmp_path / "b2"), "--config-dir", str(config)]
-    assert mwaa.main([*args, "--no-templates", "--strict"]) == 0
-    assert mwaa.main(["build", "--project-dir", str(ROOT), "--output", str(tmp_path / "b3"), "--strict"]) == 1
+    assert mwaa_main([*args, "--no-templates", "--strict"]) == 0
+    assert mwaa_main(["build", "--project-dir", str(ROOT), "--output", str(tmp_path / "b3"), "--strict"]) == 1
     assert "warning: STARFLEET.AccountIndexLocation" in capsys.readouterr().err
 
 

@@ -14,9 +14,10 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.locations import Location, parse_location
-from starfleet_airflow.plan import (
+from starfleet_airflow.aws.locations import Location, parse_location
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan import (
     DEFAULT_SQS_TARGETS_PER_UNIT,
     Narrowing,
     PlanError,
@@ -27,11 +28,10 @@ from starfleet_airflow.plan import (
     plan_run,
     unit_targets,
 )
-from starfleet_airflow.resolve import Target, resolve_targets
-from starfleet_airflow.ship import DeliveryMode, FanOutStrategy
-from starfleet_airflow.snapshot import RunSnapshot, SnapshotError, clear_cache, load_snapshot, write_snapshot
-from starfleet_airflow.synthetic_org import build_index, sample_organisation
-from starfleet_airflow.templates import LoadedTemplate, parse_template_bytes
+from starfleet_airflow.core.resolve import Target, resolve_targets
+from starfleet_airflow.core.snapshot import RunSnapshot, SnapshotError, clear_cache, load_snapshot, write_snapshot
+from starfleet_airflow.core.templates import LoadedTemplate, parse_template_bytes
+from starfleet_airflow.devtools.synthetic_org import build_index, sample_organisation
 from tests.fixtures.factory_ships.recorders import (
     AccountRecorderShip,
     OnceRecorderShip,

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from starfleet_airflow.config import load_configuration
-from starfleet_airflow.registry import ShipRegistry, check_ship_class, discover_ships, load_ships
-from starfleet_airflow.schemas import BaseAccountPayloadTemplate, WorkerShipBaseConfigurationTemplate
-from starfleet_airflow.ship import DeliveryMode, FanOutStrategy, RunContext, StarfleetWorkerShip
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.registry import ShipRegistry, check_ship_class, discover_ships, load_ships
+from starfleet_airflow.core.schemas import BaseAccountPayloadTemplate, WorkerShipBaseConfigurationTemplate
+from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD_CONFIG = FIXTURES / "config_good"
@@ -164,8 +165,8 @@ def test_default_ships_package_is_discovered() -> None:
 
 
 PLUGIN_MODULE = """\
-from starfleet_airflow.schemas import WorkerShipBaseConfigurationTemplate, WorkerShipPayloadBaseTemplate
-from starfleet_airflow.ship import StarfleetWorkerShip
+from starfleet_airflow.core.schemas import WorkerShipBaseConfigurationTemplate, WorkerShipPayloadBaseTemplate
+from starfleet_airflow.core.ship import StarfleetWorkerShip
 
 
 class {name}(StarfleetWorkerShip):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from starfleet_airflow.render import BodyRenderer, RenderError, render_body
+from starfleet_airflow.core.render import BodyRenderer, RenderError, render_body
 
 TEMPLATE_YAML = """
 TemplateName: Baseline rôle

@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.resolve import Target, resolve_accounts, resolve_targets, unmatched_selectors
-from starfleet_airflow.schemas import (
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.resolve import Target, resolve_accounts, resolve_targets, unmatched_selectors
+from starfleet_airflow.core.schemas import (
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     supported_regions,
 )
-from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import DEFAULT_REGIONS, MANAGEMENT_ACCOUNT_ID, sample_organisation
+from starfleet_airflow.devtools.synthetic_org import DEFAULT_REGIONS, MANAGEMENT_ACCOUNT_ID, sample_organisation
 
 PROD_WEB = {"100000000001", "100000000002", "100000000003"}
 PROD_DATA = {"100000000004", "100000000005", "100000000018", "100000000019"}

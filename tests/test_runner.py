@@ -10,12 +10,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from starfleet_airflow.config import STARFLEET_CONFIGURATION, load_configuration
-from starfleet_airflow.registry import LoadedShip, load_ships
-from starfleet_airflow.render import render_body
-from starfleet_airflow.runner import FAILED, INVALID, SUCCEEDED, assign_target, run_ship_for_target
-from starfleet_airflow.ship import FanOutStrategy, RunContext
-from starfleet_airflow.templates import load_template_file
+from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.outcomes import FAILED, INVALID, SUCCEEDED
+from starfleet_airflow.core.registry import LoadedShip, load_ships
+from starfleet_airflow.core.render import render_body
+from starfleet_airflow.core.runner import assign_target, run_ship_for_target
+from starfleet_airflow.core.ship import RunContext
+from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+from starfleet_airflow.core.templates import load_template_file
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEMPLATES = FIXTURES / "templates_good"

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from starfleet_airflow.s3_events import message_bodies_from_asset_events, template_keys_for_ship
+from starfleet_airflow.aws.s3_events import message_bodies_from_asset_events, template_keys_for_ship
 
 
 def s3_body(*records: tuple[str, str, str]) -> str:

@@ -22,12 +22,9 @@ from ships.s3_public_access_block.ship import (
     S3PublicAccessBlockConfigurationTemplate,
     S3PublicAccessBlockPayloadTemplate,
 )
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.resolve import resolve_targets
-from starfleet_airflow.schemas import flatten_errors
-from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import sample_organisation
+from starfleet_airflow import AccountIndex, FanOutStrategy, assume_role_session, flatten_errors
+from starfleet_airflow.core.resolve import resolve_targets
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = {"Enabled": True, "TemplatePrefix": "S3PublicAccessBlockWorkerShip/", "WorkerRoleToAssume": "worker"}

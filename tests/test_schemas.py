@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from starfleet_airflow.schemas import (
+from starfleet_airflow.core.enums import DeliveryMode
+from starfleet_airflow.core.schemas import (
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     StarfleetSchema,
@@ -15,7 +16,6 @@ from starfleet_airflow.schemas import (
     flatten_errors,
     supported_regions,
 )
-from starfleet_airflow.ship import DeliveryMode
 
 
 def problems(schema: Any, data: dict[str, Any]) -> list[str]:

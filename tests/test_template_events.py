@@ -15,11 +15,11 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.resolve import resolve_targets
-from starfleet_airflow.ship import FanOutStrategy
-from starfleet_airflow.synthetic_org import sample_organisation
-from starfleet_airflow.template_events import ASSET_NAME
+from starfleet_airflow.airflow.template_events import ASSET_NAME
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.resolve import resolve_targets
+from starfleet_airflow.devtools.synthetic_org import sample_organisation
 from tests.airflow_fixtures import Deployment, run_existing_dag_run, sync_dags_to_db
 from tests.fixtures.factory_ships.recorders import RegionPayload
 
@@ -57,7 +57,7 @@ def test_ships_listing_s3_share_one_watched_asset(deployment: Deployment) -> Non
     from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
     from airflow.sdk import Asset, AssetOrTimeSchedule
 
-    from starfleet_airflow.factory import build_dags
+    from starfleet_airflow.airflow.dags import build_dags
 
     s3_deployment(
         deployment,
@@ -90,7 +90,7 @@ def test_ships_listing_s3_share_one_watched_asset(deployment: Deployment) -> Non
 
 
 def test_s3_without_a_queue_is_documented_not_scheduled(deployment: Deployment) -> None:
-    from starfleet_airflow.factory import build_dags
+    from starfleet_airflow.airflow.dags import build_dags
 
     s3_deployment(deployment, {"RegionRecorderShip": ["S3"]}, queue=None)
     dag = build_dags()["starfleet_region_recorder_ship"]

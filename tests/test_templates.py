@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from starfleet_airflow.locations import Location
-from starfleet_airflow.templates import (
+from starfleet_airflow.aws.locations import Location
+from starfleet_airflow.core.templates import (
     LoadedTemplate,
     TemplateError,
     TemplateStore,
@@ -121,7 +121,7 @@ def test_s3_needs_a_client() -> None:
 
 
 def ship_class(name: str):
-    from starfleet_airflow.registry import discover_ships
+    from starfleet_airflow.core.registry import discover_ships
 
     discovered, _ = discover_ships(SHIPS, use_entry_points=False)
     return discovered[name].ship_class

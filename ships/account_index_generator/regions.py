@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore.credentials import CredentialProvider, CredentialResolver, Credentials, ReadOnlyCredentials
 
-from starfleet_airflow.aws import ROLE_SESSION_NAME_PATTERN, role_arn
+from starfleet_airflow import ROLE_SESSION_NAME_PATTERN, role_arn
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import boto3

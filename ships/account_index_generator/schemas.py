@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from starfleet_airflow.schemas import (
+from starfleet_airflow import (
     ACCOUNT_ID_PATTERN,
     WorkerShipBaseConfigurationTemplate,
     WorkerShipPayloadBaseTemplate,

@@ -18,7 +18,7 @@ What differs from Starfleet, on purpose:
   as Starfleet. Without: the location the orchestrator reads the index from. An ``s3://`` or absolute
   ``STARFLEET.AccountIndexLocation`` is used as is; a relative one (resolved against the folder that
   holds ``config/``) or Starfleet's ``StarfleetDefaultAccountIndex`` section is taken from the loaded
-  configuration folder (``starfleet_airflow.config.STARFLEET_CONFIGURATION``), because the ship is
+  configuration folder (``starfleet_airflow.core.config.STARFLEET_CONFIGURATION``), because the ship is
   handed the ``STARFLEET`` section only, without that folder.
 * Regions are read concurrently (``LookupConcurrency`` threads, default 16) and every AWS call retries
   throttling with botocore's standard retry mode (``ApiMaxAttempts``). A failure in any account fails
@@ -55,9 +55,16 @@ from ships.account_index_generator.schemas import (
     AccountIndexGeneratorShipConfigurationTemplate,
     AccountIndexGeneratorShipPayloadTemplate,
 )
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.locations import S3_SCHEME, Location, LocationError, parse_location, write_bytes
-from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
+from starfleet_airflow import (
+    S3_SCHEME,
+    FanOutStrategy,
+    Location,
+    LocationError,
+    StarfleetWorkerShip,
+    assume_role_session,
+    parse_location,
+    write_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +130,7 @@ class AccountIndexGeneratorShip(StarfleetWorkerShip):
                 return parse_location(text)
             except LocationError as exc:
                 raise AccountIndexGenerationError(f"STARFLEET.AccountIndexLocation: {exc}") from exc
-        from starfleet_airflow.config import STARFLEET_CONFIGURATION
+        from starfleet_airflow import STARFLEET_CONFIGURATION
 
         try:
             configuration = STARFLEET_CONFIGURATION.configuration

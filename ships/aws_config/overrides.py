@@ -20,8 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from starfleet_airflow.account_index import AccountIndex
-from starfleet_airflow.schemas import ALL_REGIONS, supported_regions
+from starfleet_airflow import ALL_REGIONS, AccountIndex, supported_regions
 
 #: Selectors that only the account index can evaluate.
 INDEX_SELECTORS = ("by_names", "by_org_units", "by_tags")

@@ -20,7 +20,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from ships.aws_config.overrides import certain_overlaps
-from starfleet_airflow.schemas import (
+from starfleet_airflow import (
     ALL_REGIONS,
     AccountsSpecificationSchema,
     BaseAccountRegionPayloadTemplate,

@@ -22,16 +22,16 @@ from ships.aws_config.overrides import (
 )
 from ships.aws_config.schemas import AwsConfigWorkerShipConfigurationTemplate, AwsConfigWorkerShipPayloadTemplate
 from ships.aws_config.state import Change, CurrentState, plan_changes
-from starfleet_airflow.account_index import (  # cached_account_index: re-exported for existing imports
+from starfleet_airflow import (
     AccountIndex,
     AccountIndexError,
-    cached_account_index,  # noqa: F401
+    ConfigurationError,
+    FanOutStrategy,
+    StarfleetWorkerShip,
+    assume_role_session,
     index_for_ship,
+    resolve_accounts,
 )
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.config import ConfigurationError
-from starfleet_airflow.resolve import resolve_accounts
-from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
 
 LOGGER = logging.getLogger(__name__)
 

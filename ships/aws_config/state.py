@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from starfleet_airflow.aws import role_arn
+from starfleet_airflow import role_arn
 
 RECORDER = "ConfigurationRecorder"
 CHANNEL = "DeliveryChannel"

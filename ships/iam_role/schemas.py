@@ -16,7 +16,7 @@ from marshmallow import RAISE, ValidationError, fields, validate, validates, val
 
 from ships.iam_role.plan import RoleState
 from ships.iam_role.variables import BUILTIN_VARIABLES, IDENTIFIER, find_unknown, substitute
-from starfleet_airflow.schemas import BaseAccountPayloadTemplate, WorkerShipBaseConfigurationTemplate
+from starfleet_airflow import BaseAccountPayloadTemplate, WorkerShipBaseConfigurationTemplate
 
 # IAM's own limits (IAM API reference, CreateRole / PutRolePolicy / TagRole).
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")

@@ -21,10 +21,14 @@ from ships.iam_role.schemas import (
     render_role,
 )
 from ships.iam_role.variables import VariableError
-from starfleet_airflow.account_index import AccountIndexError, index_for_ship
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.config import ConfigurationError
-from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
+from starfleet_airflow import (
+    AccountIndexError,
+    ConfigurationError,
+    FanOutStrategy,
+    StarfleetWorkerShip,
+    assume_role_session,
+    index_for_ship,
+)
 
 log = logging.getLogger(__name__)
 

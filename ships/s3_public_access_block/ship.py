@@ -14,9 +14,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from marshmallow import RAISE, fields, validate
 
-from starfleet_airflow.aws import assume_role_session
-from starfleet_airflow.schemas import BaseAccountPayloadTemplate, WorkerShipBaseConfigurationTemplate
-from starfleet_airflow.ship import FanOutStrategy, StarfleetWorkerShip
+from starfleet_airflow import (
+    BaseAccountPayloadTemplate,
+    FanOutStrategy,
+    StarfleetWorkerShip,
+    WorkerShipBaseConfigurationTemplate,
+    assume_role_session,
+)
 
 LOGGER = logging.getLogger(__name__)
 

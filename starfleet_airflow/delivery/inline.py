@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from starfleet_airflow.runner import FAILED, TargetOutcome, run_ship_for_target
+from starfleet_airflow.core.outcomes import FAILED, TargetOutcome
+from starfleet_airflow.core.runner import run_ship_for_target
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from starfleet_airflow.registry import LoadedShip
-    from starfleet_airflow.ship import RunContext
+    from starfleet_airflow.core.registry import LoadedShip
+    from starfleet_airflow.core.ship import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,6 @@ def compact_detail(detail: Any) -> Any:
     if len(text) <= DETAIL_LIMIT:
         return json.loads(text)
     return text[:DETAIL_LIMIT] + f"... ({len(text) - DETAIL_LIMIT} more characters in the task log)"
-
-
-def aws_session_factory(aws_conn_id: str | None, region_name: str | None = None) -> Callable[[], Any]:
-    """A factory of boto3 sessions from the Amazon provider's ``AwsBaseHook`` (one per call)."""
-
-    def make() -> Any:
-        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-        return AwsBaseHook(aws_conn_id=aws_conn_id, region_name=region_name).get_session(region_name=region_name)
-
-    return make
 
 
 def run_targets(

@@ -20,9 +20,7 @@ SQS reports as failed maps straight back to its target.
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,12 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from starfleet_airflow.gc_pause import collector_paused
+from starfleet_airflow.core.gc_pause import collector_paused
+from starfleet_airflow.delivery.sqs_batches import (
+    MAX_BATCH_BYTES,
+    attributes_size,
+    cut_batches,
+    is_fifo,
+    message_size,
+    position_ids,
+)
 
-log = logging.getLogger(__name__)
-
-MAX_BATCH_ENTRIES = 10
-MAX_BATCH_BYTES = 262_144  # SQS's limit for one message and for the whole SendMessageBatch payload
 DEFAULT_MAX_ATTEMPTS = 4
 DEFAULT_BACKOFF_SECONDS = 0.2
 
@@ -71,102 +73,6 @@ QUEUE_LEVEL_CODES = frozenset(
         "KmsNotFound",
     }
 )
-
-_QUEUE_REGION = re.compile(r"^https?://(?:sqs(?:-fips)?\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com")
-_POSITION_IDS: list[str] = []
-_POSITION_IDS_LOCK = threading.Lock()
-
-
-def position_ids(count: int) -> list[str]:
-    """``["0", "1", ...]`` with at least ``count`` items, built once per process and grown on demand."""
-    if len(_POSITION_IDS) < count:
-        with _POSITION_IDS_LOCK:
-            _POSITION_IDS.extend(map(str, range(len(_POSITION_IDS), count)))
-    return _POSITION_IDS
-
-
-def queue_region(queue_url: str) -> str | None:
-    """The region in an AWS queue URL (``https://sqs.eu-west-1.amazonaws.com/...``); None for others."""
-    match = _QUEUE_REGION.match(queue_url)
-    return match.group(1) if match else None
-
-
-def is_fifo(queue_url: str) -> bool:
-    return queue_url.rstrip("/").endswith(".fifo")
-
-
-def sqs_client(queue_url: str, aws_conn_id: str | None, concurrency: int) -> Any:
-    """A boto3 SQS client from the Amazon provider's ``SqsHook`` and an Airflow AWS connection.
-
-    The client's region follows the queue URL when it names one (a queue lives in one region), and its
-    connection pool is sized for the sending threads.
-    """
-    from airflow.providers.amazon.aws.hooks.sqs import SqsHook
-    from botocore.config import Config
-
-    hook = SqsHook(
-        aws_conn_id=aws_conn_id,
-        region_name=queue_region(queue_url),
-        config=Config(max_pool_connections=max(10, concurrency)),
-    )
-    return hook.get_conn()
-
-
-def message_attributes(*, dag_run_id: str | None, ship: str, template: str) -> dict[str, dict[str, str]]:
-    """Tracing attributes on every message (empty values are left out: SQS refuses them)."""
-    values = {"StarfleetDagRunId": dag_run_id, "StarfleetShip": ship, "StarfleetTemplate": template}
-    return {name: {"DataType": "String", "StringValue": str(v)} for name, v in values.items() if v}
-
-
-def attributes_size(attributes: dict[str, dict[str, str]]) -> int:
-    """Bytes SQS counts for message attributes: name, data type and value of each."""
-    return sum(
-        len(name.encode()) + len(spec["DataType"].encode()) + len(spec.get("StringValue", "").encode())
-        for name, spec in attributes.items()
-    )
-
-
-def _size(body: str) -> int:
-    return len(body) if body.isascii() else len(body.encode("utf-8"))
-
-
-def cut_batches(
-    bodies: Sequence[str],
-    *,
-    extra_bytes: int = 0,
-    max_entries: int = MAX_BATCH_ENTRIES,
-    max_bytes: int = MAX_BATCH_BYTES,
-) -> tuple[list[tuple[int, int]], list[int]]:
-    """Split positions ``0..len(bodies)`` into ``(start, stop)`` batches within SQS's limits.
-
-    ``extra_bytes`` is what each message adds besides its body (attributes). Returns the batches and
-    the positions of messages too large to send at all.
-    """
-    count = len(bodies)
-    if not count:
-        return [], []
-    # A character is at most 4 bytes of UTF-8, so when ten of the longest body fit even at 4 bytes per
-    # character, the batches are plain runs of ten, found without encoding or measuring each body.
-    if (max(map(len, bodies)) * 4 + extra_bytes) * max_entries <= max_bytes:
-        return [(start, min(start + max_entries, count)) for start in range(0, count, max_entries)], []
-    batches: list[tuple[int, int]] = []
-    too_large: list[int] = []
-    start, used = 0, 0
-    for position, body in enumerate(bodies):
-        size = _size(body) + extra_bytes
-        if size > max_bytes:
-            if position > start:
-                batches.append((start, position))
-            too_large.append(position)
-            start, used = position + 1, 0
-            continue
-        if position - start == max_entries or used + size > max_bytes:
-            batches.append((start, position))
-            start, used = position, 0
-        used += size
-    if start < count:
-        batches.append((start, count))
-    return batches, too_large
 
 
 @dataclass
@@ -226,7 +132,7 @@ class SqsSender:
         for position in too_large:
             report.fail(
                 position,
-                f"message of {_size(bodies[position])} bytes (plus attributes) exceeds SQS's limit of"
+                f"message of {message_size(bodies[position])} bytes (plus attributes) exceeds SQS's limit of"
                 f" {MAX_BATCH_BYTES} bytes; shorten the template",
             )
         entries = self.build_entries(bodies, targets)

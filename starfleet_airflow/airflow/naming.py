@@ -1,0 +1,31 @@
+"""Names the Airflow layer gives things: DAG ids, tags, the placeholder suffix, label keys.
+
+A ship's ``dag_id`` keys its run history, so it derives from the ship name by one stable rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from datetime import datetime, timezone
+
+DAG_ID_PREFIX = "starfleet_"
+BROKEN_SUFFIX = "__broken"
+BROKEN_TAG = "broken"
+# Fixed, in the past: with catchup off the scheduler starts from the latest interval; backfills may
+# reach back to here.
+START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+UNIT_LABEL_KEY = "starfleet_unit_label"  # the deliver task puts its unit's label here for map_index_template
+DESCRIPTION_LIMIT = 1_000
+
+
+def dag_id_for(ship_name: str) -> str:
+    """``IamRoleWorkerShip`` -> ``starfleet_iam_role_worker_ship`` (stable: it keys the run history)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", ship_name).lower()
+    snake = re.sub(r"[^a-z0-9_]+", "_", snake).strip("_")
+    return DAG_ID_PREFIX + (snake or "ship")
+
+
+def docstring_of(cls: type) -> str:
+    """A class's docstring, or a line saying it has none (for DAG descriptions and docs)."""
+    return inspect.getdoc(cls) or f"{cls.__name__} (no docstring)"

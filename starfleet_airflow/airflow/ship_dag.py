@@ -1,0 +1,78 @@
+"""The DAG of one enabled ship: ``plan`` -> ``deliver`` (mapped over work units) -> ``report``.
+
+Retries (``Airflow.Retries``) re-run a whole task. A retried SQS unit sends its messages again: FIFO
+queues drop the duplicates (deterministic deduplication ids), standard queues may deliver a target
+twice, which Starfleet's worker model already expects (SQS delivers at least once; ships converge state).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from starfleet_airflow.airflow.docs import ship_doc_md
+from starfleet_airflow.airflow.naming import DESCRIPTION_LIMIT, START_DATE, UNIT_LABEL_KEY, dag_id_for, docstring_of
+from starfleet_airflow.airflow.params import ship_params
+from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
+from starfleet_airflow.airflow.tasks.deliver import deliver_task
+from starfleet_airflow.airflow.tasks.plan import plan_task
+from starfleet_airflow.airflow.tasks.report import report_task
+from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.registry import LoadedShip
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from airflow.sdk import DAG
+
+
+def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template_events_asset: Any = None) -> DAG:
+    """The DAG of one enabled ship (``template_events_asset``: the shared S3-events asset, if any)."""
+    from airflow.sdk import DAG, XComArg, get_current_context, task
+
+    from starfleet_airflow.airflow.compat import TriggerRule
+
+    options = loaded.airflow_options
+    schedule_text = describe_schedule(loaded.configuration, template_events_asset=template_events_asset)
+    default_args: dict[str, Any] = {
+        "owner": "starfleet",
+        "retries": options["retries"],
+        "retry_delay": timedelta(seconds=options["retry_delay_seconds"]),
+    }
+    if options.get("pool"):
+        default_args["pool"] = options["pool"]
+    first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
+
+    with DAG(
+        dag_id=dag_id_for(loaded.name),
+        description=f"{loaded.name}: {first_line}"[:DESCRIPTION_LIMIT],
+        doc_md=ship_doc_md(loaded, configuration, schedule_text),
+        schedule=build_schedule(loaded.configuration, template_events_asset=template_events_asset),
+        start_date=START_DATE,
+        catchup=False,
+        auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
+        max_active_runs=options["max_active_runs"],
+        default_args=default_args,
+        params=ship_params(loaded),
+        tags=[
+            "starfleet",
+            loaded.name,
+            loaded.fan_out_strategy.value,
+            f"delivery:{options['delivery_mode'].value}",
+        ],
+    ) as dag:
+
+        @task(task_id="plan")
+        def plan() -> list[dict[str, Any]]:
+            return plan_task(loaded, configuration, get_current_context())
+
+        @task(task_id="deliver", map_index_template="{{ " + UNIT_LABEL_KEY + " }}")
+        def deliver(unit: dict[str, Any], snapshot: str) -> dict[str, Any]:
+            return deliver_task(loaded, configuration, unit, snapshot, get_current_context())
+
+        @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
+        def report(results: Any) -> dict[str, Any]:
+            return report_task(loaded, configuration, results, get_current_context())
+
+        units = plan()
+        snapshot = XComArg(units.operator, key="snapshot")
+        report(deliver.partial(snapshot=snapshot).expand(unit=units))
+    return dag

@@ -1,0 +1,1 @@
+"""The bodies of a ship DAG's three tasks, each in its own module: plan, deliver, report."""

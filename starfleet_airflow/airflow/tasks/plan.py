@@ -1,0 +1,106 @@
+"""The ``plan`` task: read the index and the templates, validate, narrow, resolve, snapshot, cut.
+
+It returns the work-unit descriptors (mapped over by ``deliver``) and pushes the run summary and the
+snapshot location as extra XComs. Refusals and inputs that a retry would read the same way fail the
+task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
+transient.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starfleet_airflow.airflow.connections import store_client_factory
+from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
+from starfleet_airflow.aws.locations import Location, read_bytes
+from starfleet_airflow.core.account_index import AccountIndexError
+from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan import Narrowing, PlanError, PlanRefused, plan_run
+from starfleet_airflow.core.registry import LoadedShip
+from starfleet_airflow.core.snapshot import write_snapshot
+from starfleet_airflow.core.templates import TemplateStore
+
+log = logging.getLogger(__name__)
+
+
+def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
+    """The account index JSON as stored (read errors propagate: Airflow retries what may be transient)."""
+    from starfleet_airflow.airflow.compat import AirflowFailException
+
+    raw = read_bytes(location, store_client() if location.is_s3 else None)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise AirflowFailException(f"account index {location}: not valid JSON ({exc})") from exc
+
+
+def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Plan one run of ``loaded``; returns the work units as dicts."""
+    from starfleet_airflow.airflow.compat import AirflowFailException
+
+    root, index_location = configuration.template_location, configuration.account_index_location
+    snapshot_root = configuration.snapshot_location
+    if root is None or index_location is None or snapshot_root is None:
+        raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
+    params = context.get("params") or {}
+    try:
+        narrowing = Narrowing.from_params(params)
+    except PlanRefused as exc:
+        raise AirflowFailException(f"refused: {exc}") from exc
+
+    store_client = store_client_factory(configuration)
+    # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
+    # it must be able to run before any index exists.
+    single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
+    index_data = {"accounts": {}} if single else _read_index(index_location, store_client)
+    store = TemplateStore(root, store_client() if root.is_s3 else None)
+    templates = store.load_all(loaded.configuration["template_prefix"])
+
+    try:
+        run_plan = plan_run(
+            loaded.ship_class,
+            index_data=index_data,
+            index_source=str(index_location),
+            templates=templates,
+            template_prefix=loaded.configuration["template_prefix"],
+            delivery_mode=loaded.airflow_options["delivery_mode"],
+            max_units=max_map_length(),
+            narrowing=narrowing,
+            scope_to_regions=configuration.starfleet.get("scope_to_regions") or (),
+            include_inactive=bool(configuration.starfleet.get("include_inactive_accounts")),
+            targets_per_unit=loaded.airflow_options.get("targets_per_unit"),
+            only_template_keys=template_keys_for_run(context, loaded, configuration),
+        )
+    except PlanRefused as exc:
+        raise AirflowFailException(f"refused: {exc}") from exc
+    except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
+        raise AirflowFailException(str(exc)) from exc
+    location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
+    commit = commit_of(context, loaded)
+    if (
+        loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS
+        and commit != loaded.airflow_options["default_commit"]
+    ):
+        run_plan.notes.append(
+            f"commit={commit} does not travel with SQS messages: the ship's Lambda decides from STARFLEET_COMMIT"
+        )
+    summary = run_plan.summary(location, commit=commit, delivery_mode=loaded.airflow_options["delivery_mode"].value)
+    log.info(
+        "%s: %d targets in %d work units from %d templates (%d invalid); snapshot %s",
+        loaded.name,
+        run_plan.total_targets,
+        len(run_plan.units),
+        len(run_plan.templates),
+        len(run_plan.invalid),
+        location,
+    )
+    for invalid in run_plan.invalid:
+        log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
+    ti = context["ti"]
+    ti.xcom_push(key="summary", value=summary)
+    ti.xcom_push(key="snapshot", value=location)
+    return [unit.to_dict() for unit in run_plan.units]  # mapped over by deliver: its return_value

@@ -1,0 +1,254 @@
+"""Plan a run: validate the templates, apply the trigger's narrowing, resolve, snapshot, cut.
+
+Pure functions over already-loaded inputs (no Airflow, no AWS): the Airflow layer's ``plan`` task
+reads the index and the templates, calls ``plan_run``, stores the returned snapshot and hands the
+work units to the mapped deliver tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan.errors import PlanRefused
+from starfleet_airflow.core.plan.narrowing import Narrowing
+from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
+from starfleet_airflow.core.plan.view import SnapshotView
+from starfleet_airflow.core.render import BodyRenderer, RenderError
+from starfleet_airflow.core.resolve import (
+    Target,
+    resolve_accounts,
+    unmatched_selectors,
+    wanted_regions,
+)
+from starfleet_airflow.core.schemas import check_regions
+from starfleet_airflow.core.ship import StarfleetWorkerShip
+from starfleet_airflow.core.snapshot import RunSnapshot
+from starfleet_airflow.core.templates import LoadedTemplate, select_templates, validate_template
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InvalidTemplate:
+    """A template left out of the run; it counts as a failure in the report."""
+
+    key: str
+    errors: list[str]
+
+
+@dataclass
+class PlannedTemplate:
+    """A template the run delivers."""
+
+    key: str
+    name: str
+    targets: int
+    accounts: int
+    units: int = 0
+
+
+@dataclass
+class RunPlan:
+    """What ``plan_run`` decided: the snapshot to store, the units to map, and what to report."""
+
+    ship: str
+    snapshot: RunSnapshot
+    view: SnapshotView
+    templates: list[PlannedTemplate]
+    invalid: list[InvalidTemplate]
+    units: list[WorkUnit]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_targets(self) -> int:
+        return sum(t.targets for t in self.templates)
+
+    def summary(self, snapshot_location: str, **extra: Any) -> dict[str, Any]:
+        """The JSON-able summary the plan task returns (no target lists: it goes through XCom)."""
+        return {
+            "ship": self.ship,
+            "snapshot": snapshot_location,
+            "strategy": self.view.strategy.value,
+            "templates": [asdict(t) for t in self.templates],
+            "invalid": [asdict(t) for t in self.invalid],
+            "narrowing": {"accounts": list(self.snapshot.accounts), "regions": list(self.snapshot.regions)},
+            "total_targets": self.total_targets,
+            "total_units": len(self.units),
+            "notes": list(self.notes),
+            **extra,
+        }
+
+
+def _json_safe(raw: dict[str, Any]) -> str | None:
+    """Why the template cannot travel as JSON (Starfleet's message format), or None when it can."""
+    try:
+        renderer = BodyRenderer(raw)
+    except RenderError as exc:
+        return str(exc)
+    if json.loads(renderer.template_json) != raw:
+        return "the template does not survive JSON encoding unchanged (non-string mapping keys?)"
+    return None
+
+
+def _resolve_account_values(values: Iterable[str], index: AccountIndex) -> tuple[list[str], list[str]]:
+    """Trigger values (ids or names) -> account ids; and the values the index does not know."""
+    ids: set[str] = set()
+    unknown: list[str] = []
+    for value in values:
+        found = index.by_ids([value]) or index.by_names([value])
+        if found:
+            ids |= found
+        else:
+            unknown.append(value)
+    return sorted(ids), unknown
+
+
+def plan_run(
+    ship_class: type[StarfleetWorkerShip],
+    *,
+    index_data: dict[str, Any],
+    index_source: str,
+    templates: Sequence[LoadedTemplate],
+    template_prefix: str,
+    delivery_mode: DeliveryMode,
+    max_units: int,
+    narrowing: Narrowing | None = None,
+    scope_to_regions: Collection[str] = (),
+    include_inactive: bool = False,
+    targets_per_unit: int | None = None,
+    only_template_keys: Collection[str] | None = None,
+) -> RunPlan:
+    """Validate, narrow, resolve and cut; raises ``PlanRefused`` for a narrowing it must not honour.
+
+    ``templates`` are every template under the ship's ``TemplatePrefix`` as listed at run start;
+    ``only_template_keys`` restricts the run to those keys (an S3-triggered run names the templates
+    that changed); keys it names that were not listed are noted and skipped.
+    """
+    narrowing = narrowing or Narrowing()
+    ship = ship_class.get_worker_ship_name()
+    strategy = ship_class.fan_out_strategy
+    notes: list[str] = []
+    chosen = list(templates)
+
+    if only_template_keys is not None:
+        wanted = set(only_template_keys)
+        chosen = [t for t in chosen if t.key in wanted]
+        missing = sorted(wanted - {t.key for t in chosen})
+        if missing:
+            notes.append(f"templates named by the trigger but not found under the prefix: {', '.join(missing)}")
+
+    if narrowing.templates:
+        chosen, unmatched = select_templates(chosen, list(narrowing.templates), template_prefix)
+        if unmatched:
+            names = ", ".join(t.name or t.key for t in templates) or "none"
+            raise PlanRefused(
+                f"templates {', '.join(map(repr, unmatched))} are not templates of {ship}"
+                f" (under TemplatePrefix {template_prefix!r}: {names})"
+            )
+    if strategy is FanOutStrategy.SINGLE_INVOCATION and (narrowing.accounts or narrowing.regions):
+        raise PlanRefused(f"{ship} runs once per template (SINGLE_INVOCATION): accounts and regions do not apply")
+    if strategy is FanOutStrategy.ACCOUNT and narrowing.regions:
+        raise PlanRefused(f"{ship} fans out per account (ACCOUNT): regions do not apply")
+
+    invalid: list[InvalidTemplate] = []
+    valid: dict[str, tuple[LoadedTemplate, dict[str, Any]]] = {}
+    for template in chosen:
+        if not template.ok or template.raw is None:
+            invalid.append(InvalidTemplate(template.key, [template.error or "could not be loaded"]))
+            continue
+        problem = _json_safe(template.raw)
+        if problem:
+            invalid.append(InvalidTemplate(template.key, [problem]))
+            continue
+        payload, errors = validate_template(ship_class, template.raw)
+        if payload is None:
+            invalid.append(InvalidTemplate(template.key, errors))
+            continue
+        valid[template.key] = (template, payload)
+
+    index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
+    scope = sorted(scope_to_regions)
+
+    account_ids: list[str] = []
+    if narrowing.accounts:
+        account_ids, unknown = _resolve_account_values(narrowing.accounts, index)
+        if unknown:
+            raise PlanRefused(
+                f"accounts {', '.join(map(repr, unknown))} are not in the account index {index_source}"
+                " (give 12-digit ids or account names)"
+            )
+        selected: set[str] = set()
+        for _, payload in valid.values():
+            selected |= resolve_accounts(payload, index)
+        outside = [a for a in account_ids if a not in selected]
+        if outside:
+            raise PlanRefused(
+                f"accounts {', '.join(account_label(index, a) for a in outside)} are not selected by the"
+                f" templates of this run ({', '.join(valid) or 'none valid'}); a trigger can only narrow a run"
+            )
+    if narrowing.regions:
+        problems = check_regions(list(narrowing.regions))
+        if problems:
+            raise PlanRefused(f"param 'regions': {'; '.join(problems)}")
+        selected_regions: set[str] = set()
+        for _, payload in valid.values():
+            selected_regions |= set(wanted_regions(payload, scope))
+        outside_regions = [r for r in narrowing.regions if r not in selected_regions]
+        if outside_regions:
+            raise PlanRefused(
+                f"regions {', '.join(outside_regions)} are not selected by the templates of this run"
+                f" ({', '.join(valid) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
+                " a trigger can only narrow a run"
+            )
+
+    snapshot = RunSnapshot(
+        ship=ship,
+        index=index_data,
+        templates={key: template.raw for key, (template, _) in valid.items() if template.raw is not None},
+        accounts=account_ids,
+        regions=sorted(narrowing.regions),
+        scope_to_regions=scope,
+        include_inactive=include_inactive,
+    )
+    view = SnapshotView(
+        snapshot,
+        ship_class,
+        source=index_source,
+        index=index,
+        payloads={key: payload for key, (_, payload) in valid.items()},
+    )
+
+    planned: list[PlannedTemplate] = []
+    cut_input: list[tuple[str, str, Sequence[Target]]] = []
+    for key, (template, payload) in valid.items():
+        targets = view.targets(key)
+        name = template.name or key
+        planned.append(PlannedTemplate(key, name, len(targets), len({t.account_id for t in targets})))
+        cut_input.append((key, name, targets))
+        if strategy is not FanOutStrategy.SINGLE_INVOCATION:
+            notes.extend(f"{key}: {note}" for note in unmatched_selectors(payload, index))
+        if not targets:
+            notes.append(f"{key}: no targets (nothing selected{' after the narrowing' if account_ids else ''})")
+
+    if not narrowing.empty and valid and not any(p.targets for p in planned):
+        raise PlanRefused("the trigger's narrowing leaves no target to deliver to")
+
+    units = cut_units(
+        cut_input,
+        index,
+        strategy=strategy,
+        delivery_mode=delivery_mode,
+        max_units=max_units,
+        targets_per_unit=targets_per_unit,
+    )
+    for item in planned:
+        item.units = sum(1 for u in units if u.template == item.key)
+    for note in notes:
+        log.warning("%s: %s", ship, note)
+    return RunPlan(ship, snapshot, view, planned, invalid, units, notes)

@@ -1,0 +1,152 @@
+"""Cut each template's target list into work units: one mapped deliver task each, always within bounds.
+
+* never more than ``max_units`` (Airflow's ``core.max_map_length``, read when the run starts);
+* inline delivery: one unit per (template, account) when that fits, so the grid shows a row per
+  account; otherwise contiguous chunks of the target list;
+* SQS delivery: chunks of ``TargetsPerUnit`` targets (default 10,000), grown when needed to fit;
+* SINGLE_INVOCATION: one unit per template.
+
+A unit is a small descriptor (template key, slice bounds, label), never the targets themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from itertools import groupby
+from typing import Any
+
+from starfleet_airflow.core.account_index import AccountIndex
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan.errors import PlanError
+from starfleet_airflow.core.plan.view import SnapshotView
+from starfleet_airflow.core.resolve import (
+    Target,
+)
+
+DEFAULT_SQS_TARGETS_PER_UNIT = 10_000
+LABEL_LIMIT = 250  # Airflow stores rendered map indexes in a 250-character column
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One mapped deliver task: targets ``[start:stop]`` of one template's target list."""
+
+    unit: int
+    template: str
+    start: int
+    stop: int
+    label: str
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkUnit:
+        return cls(int(data["unit"]), str(data["template"]), int(data["start"]), int(data["stop"]), str(data["label"]))
+
+
+def unit_targets(view: SnapshotView, unit: WorkUnit) -> list[Target]:
+    """The targets one deliver task handles, re-derived from the snapshot."""
+    targets = view.targets(unit.template)
+    if unit.stop > len(targets):
+        raise PlanError(
+            f"unit {unit.unit} ({unit.label}) covers targets {unit.start}..{unit.stop} but template"
+            f" {unit.template!r} has {len(targets)} in the snapshot"
+        )
+    return targets[unit.start : unit.stop]
+
+
+def _fit_chunk_size(counts: Sequence[int], wanted: int, max_units: int) -> int:
+    """The smallest chunk size >= ``wanted`` whose units (sum of ceil(n/size)) fit in ``max_units``."""
+
+    def units(size: int) -> int:
+        return sum(math.ceil(n / size) for n in counts)
+
+    if units(wanted) <= max_units:
+        return wanted
+    low, high = wanted, max(max(counts), wanted)
+    if units(high) > max_units:
+        raise PlanError(
+            f"{sum(1 for n in counts if n)} templates with targets need at least as many mapped tasks, more"
+            f" than Airflow's max_map_length ({max_units}); split the ship's templates or raise core.max_map_length"
+        )
+    while low < high:
+        middle = (low + high) // 2
+        if units(middle) <= max_units:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def _clip(label: str) -> str:
+    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
+
+
+def account_label(index: AccountIndex, account_id: str) -> str:
+    return f"{index.name_of(account_id)} ({account_id})"
+
+
+def _chunk_label(name: str, index: AccountIndex, targets: Sequence[Target]) -> str:
+    first, last = targets[0].account_id, targets[-1].account_id
+    where = account_label(index, str(first)) if first == last else f"accounts {first}..{last}"
+    noun = "target" if len(targets) == 1 else "targets"
+    return f"{name}: {where} ({len(targets)} {noun})"
+
+
+def cut_units(
+    templates: Sequence[tuple[str, str, Sequence[Target]]],
+    index: AccountIndex,
+    *,
+    strategy: FanOutStrategy,
+    delivery_mode: DeliveryMode,
+    max_units: int,
+    targets_per_unit: int | None = None,
+) -> list[WorkUnit]:
+    """Cut each template's target list into work units (see the module docstring for the rules).
+
+    ``templates`` holds ``(key, display name, targets)`` in run order; templates without targets
+    get no unit.
+    """
+    if max_units < 1:
+        raise PlanError(f"max_map_length must be at least 1, got {max_units}")
+    units: list[WorkUnit] = []
+
+    def add(key: str, start: int, stop: int, label: str) -> None:
+        units.append(WorkUnit(len(units), key, start, stop, _clip(label)))
+
+    populated = [(key, name, targets) for key, name, targets in templates if targets]
+    if strategy is FanOutStrategy.SINGLE_INVOCATION:
+        if len(populated) > max_units:
+            _fit_chunk_size([1] * len(populated), 1, max_units)  # raises with the explanation
+        for key, name, targets in populated:
+            add(key, 0, len(targets), name)
+        return units
+
+    if delivery_mode is DeliveryMode.INLINE and not targets_per_unit:
+        per_account = [
+            (key, name, [(account, len(list(group))) for account, group in groupby(t.account_id for t in targets)])
+            for key, name, targets in populated
+        ]
+        if sum(len(accounts) for _, _, accounts in per_account) <= max_units:
+            for key, name, accounts in per_account:
+                start = 0
+                for account_id, count in accounts:
+                    regions = f", {count} regions" if strategy is FanOutStrategy.ACCOUNT_REGION else ""
+                    add(key, start, start + count, f"{name}: {account_label(index, str(account_id))}{regions}")
+                    start += count
+            return units
+
+    wanted = targets_per_unit or (DEFAULT_SQS_TARGETS_PER_UNIT if delivery_mode is DeliveryMode.SQS else 1)
+    size = _fit_chunk_size([len(targets) for _, _, targets in populated], wanted, max_units)
+    for key, name, targets in populated:
+        for start in range(0, len(targets), size):
+            stop = min(start + size, len(targets))
+            add(key, start, stop, _chunk_label(name, index, targets[start:stop]))
+    return units

@@ -1,0 +1,74 @@
+"""``validate``: the configuration, every ship and every template of every enabled ship, all problems at once."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
+from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
+from starfleet_airflow.core.templates import (
+    TemplateError,
+    validate_template,
+)
+from starfleet_airflow.tools.cli.output import EXIT_OK, EXIT_PROBLEMS, print_errors, warn
+from starfleet_airflow.tools.cli.workspace import (
+    Workspace,
+    open_workspace,
+)
+
+
+def _orphan_sections(configuration: Configuration, registry: ShipRegistry) -> list[str]:
+    """Sections that no discovered ship reads (often a typo in a ship name, or a ship that failed to import)."""
+    known = {STARFLEET_SECTION, configuration.starfleet.get("account_index", "StarfleetDefaultAccountIndex")}
+    return [
+        f"{configuration.section_files[name]}: {name}: section names no known ship; ignored"
+        for name in configuration.raw
+        if name not in known and name not in registry.discovered
+    ]
+
+
+def _validate_templates(workspace: Workspace, ship: LoadedShip, errors: list[str]) -> int:
+    """Append every template problem of one ship; return how many templates it has."""
+    try:
+        templates = workspace.store().load_all(ship.configuration["template_prefix"])
+    except TemplateError as exc:
+        errors.append(f"{ship.source_file}: {ship.name}.TemplatePrefix: {exc}")
+        return 0
+    if not templates:
+        warn(
+            f"{ship.name}: no templates under {workspace.configuration.template_location} with prefix "
+            f"{ship.configuration['template_prefix']!r}"
+        )
+    for template in templates:
+        if template.raw is None:
+            errors.append(f"{template.location}: {template.error}")
+            continue
+        _, problems = validate_template(ship.ship_class, template.raw)
+        errors.extend(f"{template.location}: {problem}" for problem in problems)
+    return len(templates)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    configuration, registry = workspace.configuration, workspace.registry
+    errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
+    counts: dict[str, int] = {}
+    if configuration.template_location is not None:
+        for name, ship in sorted(registry.ships.items()):
+            counts[name] = _validate_templates(workspace, ship, errors)
+    for warning in _orphan_sections(configuration, registry):
+        warn(warning)
+    if errors:
+        print_errors(errors)
+        print(f"{len(errors)} problem(s) found", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"Configuration OK: {configuration.config_dir} ({len(configuration.files)} file(s))")
+    for name, ship in sorted(registry.ships.items()):
+        delivery = ship.airflow_options["delivery_mode"].value
+        print(f"  {name}: {ship.fan_out_strategy.value}, delivery {delivery}, {counts.get(name, 0)} template(s)")
+    if registry.disabled:
+        print(f"Disabled: {', '.join(sorted(registry.disabled))}")
+    if registry.unconfigured:
+        print(f"Not configured: {', '.join(sorted(registry.unconfigured))}")
+    return EXIT_OK
