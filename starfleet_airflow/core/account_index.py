@@ -58,9 +58,13 @@ class AccountIndex:
         self._by_ou: dict[str, set[str]] = defaultdict(set)
         self._by_tag: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._org_roots: set[str] = set()
+        # The organisation's own root ids (``r-...``): the ROOT-type parents the generator writes.
+        self._root_ids: set[str] = set()
         for account in accounts.values():
             self._by_name[account.name.lower()].add(account.id)
             for parent in account.parents:
+                if parent["Type"] == "ROOT":
+                    self._root_ids.add(parent["Id"].lower())
                 # Ids and names in one map, each adding to (never replacing) what is there: two OUs
                 # that share a name both match, which Starfleet's index got wrong.
                 self._by_ou[parent["Id"].lower()].add(account.id)
@@ -121,9 +125,14 @@ class AccountIndex:
         return found
 
     def by_org_unit(self, org_unit: str) -> set[str]:
-        """Accounts under an OU given by id or name (nested OUs included); ``ROOT``/``r-...``: all."""
+        """Accounts under an OU given by id or name (nested OUs included).
+
+        The name ``ROOT`` and this organisation's own root ids (ROOT-type parents in the index) select every
+        account. Anything else is an OU: one *named* ``r-and-d`` selects its accounts, and a root id that is
+        not this organisation's (``r-zzzz``) selects nothing, as in Starfleet.
+        """
         key = org_unit.lower()
-        if key == "root" or key.startswith("r-"):
+        if key == "root" or key in self._root_ids:
             return self.all_ids()
         return set(self._by_ou.get(key, set()))
 

@@ -14,6 +14,9 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 from starfleet_airflow.core.schemas.regions import ALL_REGIONS, check_regions, supported_regions
 
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$")
+# AWS Organizations: an OU id is ``ou-`` + 4-32 + ``-`` + 8-32 characters (68 at most); a name up to 128.
+OU_ID_MAX_LENGTH = 68
+OU_NAME_MAX_LENGTH = 128
 
 
 class WorkerShipPayloadBaseTemplate(Schema):
@@ -40,9 +43,7 @@ class AccountsSpecificationSchema(Schema):
         fields.String(validate=validate.Length(min=1, max=128)), data_key="ByNames", load_default=list
     )
     by_ids = fields.List(fields.String(), data_key="ByIds", load_default=list)
-    by_org_units = fields.List(
-        fields.String(validate=validate.Length(min=1, max=128)), data_key="ByOrgUnits", load_default=list
-    )
+    by_org_units = fields.List(fields.String(validate=validate.Length(min=1)), data_key="ByOrgUnits", load_default=list)
     by_tags = fields.List(fields.Nested(AccountTagNameValueSchema), data_key="ByTags", load_default=list)
 
     @validates("by_ids")
@@ -52,6 +53,18 @@ class AccountsSpecificationSchema(Schema):
             for i, v in enumerate(value)
             if not ACCOUNT_ID_PATTERN.match(str(v))
         }
+        if bad:
+            raise ValidationError(bad)
+
+    @validates("by_org_units")
+    def _org_unit_lengths(self, value: list[str], **kwargs: Any) -> None:
+        """Starfleet's limits: ``ou-`` ids up to 68 characters (what AWS issues), any other name up to 128."""
+        bad: dict[int, list[str]] = {}
+        for i, org_unit in enumerate(value):
+            if org_unit.startswith("ou-") and len(org_unit) > OU_ID_MAX_LENGTH:
+                bad[i] = [f"an OU id is at most {OU_ID_MAX_LENGTH} characters, got {len(org_unit)}: {org_unit!r}"]
+            elif len(org_unit) > OU_NAME_MAX_LENGTH:
+                bad[i] = [f"an OU name is at most {OU_NAME_MAX_LENGTH} characters, got {len(org_unit)}"]
         if bad:
             raise ValidationError(bad)
 
