@@ -42,3 +42,18 @@ class DeliveryMode(Enum):
 
     SQS = "SQS"
     INLINE = "INLINE"
+
+
+class AlertPriority(Enum):
+    """How loud a ship alert is, in Starfleet's order: a ship configured at one level gets that level and louder.
+
+    The values are Starfleet's (quietest threshold ``NONE`` = 0 to the most verbose ``INFORMATIONAL`` = 4): a
+    message of priority P is sent when the ship's ``AlertConfiguration.AlertPriority`` T satisfies
+    ``T.value >= P.value > NONE.value``, so ``PROBLEM`` gets only problems and ``INFORMATIONAL`` everything.
+    """
+
+    NONE = 0
+    PROBLEM = 1
+    IMPORTANT = 2
+    SUCCESS = 3
+    INFORMATIONAL = 4

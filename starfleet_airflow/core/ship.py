@@ -1,26 +1,27 @@
 """The worker ship contract: what a ship is, how it fans out, how it is invoked.
 
-A ship written for Starfleet ports here with import changes only: the class attributes
-(``fan_out_strategy``, ``payload_template_class``, ``configuration_template_class``), ``load_template``
-and ``execute(commit)`` keep their names and meaning. What Airflow adds (the run's logical date and data
-interval, the AWS session to start from) arrives through optional attributes a Starfleet ship can ignore.
+This is Starfleet's ``StarfleetWorkerShip`` (``starfleet.worker_ships.ship_schematics`` serves this very
+class to Starfleet ships): the class attributes (``fan_out_strategy``, ``payload_template_class``,
+``configuration_template_class``, with Starfleet's defaults), ``load_template``, ``execute(commit)`` and
+``send_alert`` keep their names and meaning, and ``TheShip()`` with no arguments works as in Starfleet. What
+Airflow adds (the run's logical date and data interval, the AWS session to start from) arrives through
+optional attributes a Starfleet ship can ignore.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.enums import AlertPriority, FanOutStrategy
+from starfleet_airflow.core.schemas.configuration import WorkerShipBaseConfigurationTemplate
+from starfleet_airflow.core.schemas.payload import WorkerShipPayloadBaseTemplate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import boto3
-
-    from starfleet_airflow.core.schemas import (
-        WorkerShipBaseConfigurationTemplate,
-        WorkerShipPayloadBaseTemplate,
-    )
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,16 @@ class StarfleetWorkerShip:
 
     fan_out_strategy: ClassVar[FanOutStrategy] = FanOutStrategy.SINGLE_INVOCATION
     # Classes, not instances: the loader instantiates them, so a schema can carry per-load state.
-    payload_template_class: ClassVar[type[WorkerShipPayloadBaseTemplate]]
-    configuration_template_class: ClassVar[type[WorkerShipBaseConfigurationTemplate]]
+    # Starfleet's defaults (its GitHubSyncWorkerShip relies on the configuration one).
+    payload_template_class: ClassVar[type[WorkerShipPayloadBaseTemplate]] = WorkerShipPayloadBaseTemplate
+    configuration_template_class: ClassVar[type[WorkerShipBaseConfigurationTemplate]] = (
+        WorkerShipBaseConfigurationTemplate
+    )
 
     payload: dict[str, Any]
+    # Set from the section's AlertConfiguration (Starfleet: by worker_lambda only); NONE sends nothing.
+    alert_priority: AlertPriority
+    alert_channel: str | None
 
     def __init__(
         self,
@@ -66,10 +73,27 @@ class StarfleetWorkerShip:
         ``aws_session`` the session that ships start from (the Airflow connection's credentials
         inline, the Lambda's role otherwise) before assuming a role in a target account.
         """
-        self.configuration: dict[str, Any] = configuration or {}
-        self.starfleet_configuration: dict[str, Any] = starfleet_configuration or {}
-        self.run_context: RunContext = run_context or RunContext()
+        self._attach_run(configuration, starfleet_configuration, run_context, aws_session)
+
+    def _attach_run(
+        self,
+        configuration: dict[str, Any] | None = None,
+        starfleet_configuration: dict[str, Any] | None = None,
+        run_context: RunContext | None = None,
+        aws_session: boto3.Session | None = None,
+    ) -> None:
+        """Give the ship what the orchestrator knows (``__init__`` does it; ``create_ship`` for no-argument ships).
+
+        The alert settings come from the section's ``AlertConfiguration`` (loaded: ``channel_id`` and the
+        priority's name); without one the ship sends no alert.
+        """
+        self.configuration = configuration or {}
+        self.starfleet_configuration = starfleet_configuration or {}
+        self.run_context = run_context or RunContext()
         self._aws_session = aws_session
+        alert = self.configuration.get("alert_configuration") or {}
+        self.alert_channel = alert.get("channel_id")
+        self.alert_priority = AlertPriority[alert["alert_priority"]] if alert else AlertPriority.NONE
 
     @classmethod
     def get_worker_ship_name(cls) -> str:
@@ -103,3 +127,43 @@ class StarfleetWorkerShip:
         The return value (optional, JSON-serialisable) is recorded as the target's outcome detail.
         """
         raise NotImplementedError(f"{self.worker_ship_name} does not implement execute()")
+
+    def send_alert(self, message_priority: AlertPriority, title: str, body_markdown: str) -> None:
+        """Post a Slack alert when ``message_priority`` reaches the ship's ``AlertConfiguration`` threshold.
+
+        Starfleet's order and message format (``STARFLEET.SlackEnabled`` must be true). It never raises:
+        the alert is about the ship's work, and failing to post it must not fail (or retry) that work.
+        """
+        from starfleet_airflow.core.alerts import ALERTS
+
+        ALERTS.send(self, message_priority, title, body_markdown)
+
+
+@functools.cache
+def _takes_orchestrator_arguments(ship_class: type[StarfleetWorkerShip]) -> bool:
+    """Whether the class's ``__init__`` accepts ours (a Starfleet ship may define ``__init__(self)``)."""
+    try:
+        inspect.signature(ship_class).bind(configuration=None, starfleet_configuration=None, run_context=None)
+    except TypeError:
+        return False
+    return True
+
+
+def create_ship(
+    ship_class: type[StarfleetWorkerShip],
+    configuration: dict[str, Any] | None = None,
+    starfleet_configuration: dict[str, Any] | None = None,
+    run_context: RunContext | None = None,
+    aws_session: boto3.Session | None = None,
+) -> StarfleetWorkerShip:
+    """A ship instance with the orchestrator's context, whether or not its ``__init__`` takes arguments."""
+    if _takes_orchestrator_arguments(ship_class):
+        return ship_class(
+            configuration=configuration,
+            starfleet_configuration=starfleet_configuration,
+            run_context=run_context,
+            aws_session=aws_session,
+        )
+    ship = ship_class()
+    ship._attach_run(configuration, starfleet_configuration, run_context, aws_session)
+    return ship

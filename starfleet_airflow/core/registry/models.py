@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.core.enums import FanOutStrategy
-from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip
+from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip, create_ship
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import boto3
@@ -67,7 +67,8 @@ class LoadedShip:
         self, run_context: RunContext | None = None, aws_session: boto3.Session | None = None
     ) -> StarfleetWorkerShip:
         """A fresh ship instance; one per target, so no payload leaks from one target to the next."""
-        return self.ship_class(
+        return create_ship(
+            self.ship_class,
             configuration=self.configuration,
             starfleet_configuration=self.starfleet_configuration,
             run_context=run_context,

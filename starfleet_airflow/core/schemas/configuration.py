@@ -11,6 +11,12 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
 from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, InvocationSource
+from starfleet_airflow.core.schemas.alerts import (
+    SLACK_API_URL,
+    AlertConfiguration,
+    SecretsManagerSchema,
+    failure_notifications_field,
+)
 from starfleet_airflow.core.schemas.regions import check_regions
 
 # A light check on purpose: marshmallow's full URL field compiles a large regex on first use, which
@@ -63,6 +69,8 @@ class AirflowShipOptions(Schema):
     pool = fields.String(data_key="Pool", load_default=None)
     targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
+    # Replaces STARFLEET.FailureNotifications for this ship when given ([] turns them off).
+    failure_notifications = failure_notifications_field()
 
 
 class WorkerShipBaseConfigurationTemplate(Schema):
@@ -76,7 +84,7 @@ class WorkerShipBaseConfigurationTemplate(Schema):
         EventBridgeFrequency, data_key="EventBridgeTimedFrequency", load_default=None
     )
     starbase_invocation_topic_arn = fields.String(data_key="StarbaseInvocationTopicArn", load_default=None)
-    alert_configuration = fields.Dict(data_key="AlertConfiguration", load_default=None)
+    alert_configuration = fields.Nested(AlertConfiguration, data_key="AlertConfiguration", load_default=None)
     airflow = fields.Nested(AirflowShipOptions, data_key="Airflow", load_default=lambda: AirflowShipOptions().load({}))
 
     class Meta:
@@ -143,6 +151,17 @@ class StarfleetSchema(Schema):
     template_events_poll_seconds = fields.Integer(
         data_key="TemplateEventsPollSeconds", load_default=30, validate=validate.Range(min=1)
     )
+    # Starfleet's secrets and ship alerts (SlackEnabled), and ours: an Airflow Slack connection for ship
+    # alerts in Airflow tasks, the Slack Web API's base URL, the notifiers of failed runs.
+    secrets_manager = fields.Nested(SecretsManagerSchema, data_key="SecretsManager", load_default=None)
+    slack_enabled = fields.Boolean(data_key="SlackEnabled", load_default=False)
+    slack_conn_id = fields.String(data_key="SlackConnId", load_default=None)
+    slack_api_url = fields.String(
+        data_key="SlackApiUrl",
+        load_default=SLACK_API_URL,
+        validate=validate.Regexp(r"^https?://\S+/$", error="expected a URL ending in /, like https://slack.com/api/"),
+    )
+    failure_notifications = failure_notifications_field()
 
     class Meta:
         unknown = INCLUDE
@@ -155,9 +174,17 @@ class StarfleetSchema(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _template_store(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
         if not data.get("template_bucket") and not data.get("template_location"):
-            raise ValidationError(
+            errors["TemplateBucket"] = [
                 "expected TemplateBucket (S3, as in Starfleet) or TemplateLocation"
-                " (s3://bucket/prefix or a local folder)",
-                "TemplateBucket",
-            )
+                " (s3://bucket/prefix or a local folder)"
+            ]
+        if data.get("slack_enabled") and not data.get("secrets_manager") and not data.get("slack_conn_id"):
+            # Starfleet's rule, widened: inside Airflow the token may come from a Slack connection instead.
+            errors["SlackEnabled"] = [
+                "Slack can only be enabled with a token: set SecretsManager (the secret's STARFLEET.SlackToken,"
+                " as in Starfleet) or SlackConnId (an Airflow Slack API connection; Airflow tasks only)"
+            ]
+        if errors:
+            raise ValidationError(errors)
