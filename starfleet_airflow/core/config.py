@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import ValidationError
 
 from starfleet_airflow.aws.locations import Location, LocationError, parse_location
+from starfleet_airflow.core.index_plugins import DEFAULT_INDEX
 from starfleet_airflow.core.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema, error_items
 from starfleet_airflow.core.yaml_loader import safe_load_yaml
 
@@ -84,6 +85,8 @@ class Configuration:
     template_location: Location | None = None
     account_index_location: Location | None = None
     snapshot_location: Location | None = None
+    # ``STARFLEET.AccountIndex`` when it names a plugin (not Starfleet's JSON index): then there is no location.
+    account_index_plugin: str | None = None
     errors: list[ConfigProblem] = field(default_factory=list)
 
     @property
@@ -94,6 +97,11 @@ class Configuration:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def has_account_index(self) -> bool:
+        """An index is configured: a location for Starfleet's JSON index, or a plugin."""
+        return self.account_index_location is not None or self.account_index_plugin is not None
 
     def section(self, name: str) -> dict[str, Any] | None:
         """A section as written, or None when no file defines it."""
@@ -185,12 +193,23 @@ def _derive_locations(configuration: Configuration) -> None:
     elif settings.get("template_bucket"):
         configuration.template_location = Location(settings["template_bucket"], "")
 
-    if settings.get("account_index_location"):
+    index_name = settings["account_index"]
+    if index_name != DEFAULT_INDEX:
+        # A plugin class (Starfleet: a class name, never a section name); found at run time, not at parse time.
+        configuration.account_index_plugin = index_name
+        if settings.get("account_index_location"):
+            configuration._problem(
+                STARFLEET_SECTION,
+                "AccountIndexLocation",
+                f"is read by {DEFAULT_INDEX} only, but AccountIndex names the plugin {index_name};"
+                " remove one of the two",
+            )
+    elif settings.get("account_index_location"):
         configuration.account_index_location = _location(
             configuration, "AccountIndexLocation", settings["account_index_location"]
         )
     else:
-        configuration.account_index_location = _default_index_location(configuration, settings["account_index"])
+        configuration.account_index_location = _default_index_location(configuration, index_name)
 
     if settings.get("snapshot_location"):
         configuration.snapshot_location = _location(configuration, "SnapshotLocation", settings["snapshot_location"])

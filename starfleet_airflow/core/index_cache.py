@@ -67,7 +67,8 @@ def index_for_ship(
     The run's snapshot (``ship.run_context.extra["account_index"]``, set by the factory for inline runs)
     comes first: it is the very index the targets were resolved with, and free. Otherwise, when ``load``,
     the index the configuration names (``STARFLEET.AccountIndexLocation`` or Starfleet's
-    ``StarfleetDefaultAccountIndex`` section), read through ``cached_account_index``; None when there is no
+    ``StarfleetDefaultAccountIndex`` section, read through ``cached_account_index``; or the account-index
+    plugin ``STARFLEET.AccountIndex`` names, asked about the ship's payload); None when there is no
     snapshot and nothing is read (``load`` False, or no index configured), so each ship words that case
     for its own need. ``include_inactive`` defaults to ``STARFLEET.IncludeInactiveAccounts``.
 
@@ -79,7 +80,14 @@ def index_for_ship(
         return snapshot
     if not load:
         return None
-    location = STARFLEET_CONFIGURATION.configuration.account_index_location
+    configuration = STARFLEET_CONFIGURATION.configuration
+    if configuration.account_index_plugin:
+        from starfleet_airflow.core.index_plugins import load_plugin_index_data
+
+        # Written down for this target's payload: the OUs it names are the ones the plugin is asked about.
+        data = load_plugin_index_data(configuration.account_index_plugin, [getattr(ship, "payload", {})])
+        return AccountIndex.from_dict(data, source=f"account-index plugin {configuration.account_index_plugin}")
+    location = configuration.account_index_location
     if location is None:
         return None
     if include_inactive is None:
