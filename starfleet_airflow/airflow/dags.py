@@ -21,6 +21,8 @@ from starfleet_airflow.airflow.ship_dag import build_ship_dag
 from starfleet_airflow.core.config import load_configuration
 from starfleet_airflow.core.gc_pause import collector_paused
 from starfleet_airflow.core.registry import ShipProblem, load_ships
+from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+from starfleet_airflow.starfleet_compat.runtime import activate
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from airflow.sdk import DAG
@@ -68,7 +70,9 @@ def _build_dags(
         dag = build_broken_dag(DAG_ID_PREFIX + "configuration" + BROKEN_SUFFIX, "configuration files", messages)
         dags[dag.dag_id] = dag
 
-    registry = load_ships(configuration, Path(ships_dir) if ships_dir else None)
+    activate(ships_dir)  # Starfleet's import names, its plugins package over the ships folder
+    with STARFLEET_CONFIGURATION.serving(configuration):  # a ship may read it while it imports
+        registry = load_ships(configuration, Path(ships_dir) if ships_dir else None)
     if template_events_asset is None and any(wants_s3_events(s.configuration) for s in registry.ships.values()):
         from starfleet_airflow.airflow.template_events import template_events_asset as build_asset
 

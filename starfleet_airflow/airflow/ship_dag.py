@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.docs import ship_doc_md
 from starfleet_airflow.airflow.naming import DESCRIPTION_LIMIT, START_DATE, UNIT_LABEL_KEY, dag_id_for, docstring_of
+from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
+from starfleet_airflow.airflow.starfleet_task import starfleet_task
 from starfleet_airflow.airflow.tasks.deliver import deliver_task
 from starfleet_airflow.airflow.tasks.plan import plan_task
 from starfleet_airflow.airflow.tasks.report import report_task
@@ -51,6 +53,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
         max_active_runs=options["max_active_runs"],
         default_args=default_args,
+        on_failure_callback=run_failure_callback(loaded),
         params=ship_params(loaded),
         tags=[
             "starfleet",
@@ -62,15 +65,18 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
 
         @task(task_id="plan")
         def plan() -> list[dict[str, Any]]:
-            return plan_task(loaded, configuration, get_current_context())
+            with starfleet_task(loaded, configuration):
+                return plan_task(loaded, configuration, get_current_context())
 
         @task(task_id="deliver", map_index_template="{{ " + UNIT_LABEL_KEY + " }}")
         def deliver(unit: dict[str, Any], snapshot: str) -> dict[str, Any]:
-            return deliver_task(loaded, configuration, unit, snapshot, get_current_context())
+            with starfleet_task(loaded, configuration):
+                return deliver_task(loaded, configuration, unit, snapshot, get_current_context())
 
         @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
         def report(results: Any) -> dict[str, Any]:
-            return report_task(loaded, configuration, results, get_current_context())
+            with starfleet_task(loaded, configuration):
+                return report_task(loaded, configuration, results, get_current_context())
 
         units = plan()
         snapshot = XComArg(units.operator, key="snapshot")

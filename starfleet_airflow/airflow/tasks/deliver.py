@@ -17,6 +17,7 @@ from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.plan import WorkUnit
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.delivery.unit import deliver_unit
+from starfleet_airflow.starfleet_compat.loader import ACCOUNT_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +31,16 @@ def deliver_task(
     view = view_of_snapshot(loaded, configuration, snapshot)
     conn_id = ship_conn_id(loaded)
     concurrency = loaded.airflow_options["concurrency"]
-    result = deliver_unit(
-        loaded,
-        work,
-        view,
-        commit=commit_of(context, loaded),
-        run_context=run_context_from(context, account_index=view.index, template=work.template),
-        sqs_client_factory=lambda queue_url: sqs_client(queue_url, conn_id, concurrency),
-        session_factory=aws_session_factory(conn_id, configuration.starfleet.get("deployment_region")),
-    )
+    with ACCOUNT_INDEX.serving(view.index):  # Starfleet ships consult the very index the plan resolved with
+        result = deliver_unit(
+            loaded,
+            work,
+            view,
+            commit=commit_of(context, loaded),
+            run_context=run_context_from(context, account_index=view.index, template=work.template),
+            sqs_client_factory=lambda queue_url: sqs_client(queue_url, conn_id, concurrency),
+            session_factory=aws_session_factory(conn_id, configuration.starfleet.get("deployment_region")),
+        )
     log.info(
         "%s: %d delivered, %d failed (%d calls, %d retried entries)",
         work.label,

@@ -19,6 +19,11 @@ from starfleet_airflow.aws.locations import Location, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.index_plugins import (
+    AccountIndexPluginError,
+    AccountIndexPluginFailure,
+    load_plugin_index_data,
+)
 from starfleet_airflow.core.plan import Narrowing, PlanError, PlanRefused, plan_run
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.snapshot import write_snapshot
@@ -38,13 +43,25 @@ def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str
         raise AirflowFailException(f"account index {location}: not valid JSON ({exc})") from exc
 
 
+def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
+    """The account-index plugin's answers for this run's templates, in Starfleet's index format."""
+    from starfleet_airflow.airflow.compat import AirflowFailException
+
+    try:
+        return load_plugin_index_data(name, raw_templates)
+    except AccountIndexPluginFailure:
+        raise  # the plugin's own failure may be transient: Airflow retries
+    except AccountIndexPluginError as exc:  # no such plugin, or not Starfleet's interface: a retry reads the same
+        raise AirflowFailException(str(exc)) from exc
+
+
 def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Plan one run of ``loaded``; returns the work units as dicts."""
     from starfleet_airflow.airflow.compat import AirflowFailException
 
     root, index_location = configuration.template_location, configuration.account_index_location
     snapshot_root = configuration.snapshot_location
-    if root is None or index_location is None or snapshot_root is None:
+    if root is None or not configuration.has_account_index or snapshot_root is None:
         raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
     params = context.get("params") or {}
     try:
@@ -56,15 +73,20 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
     # it must be able to run before any index exists.
     single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
-    index_data = {"accounts": {}} if single else _read_index(index_location, store_client)
     store = TemplateStore(root, store_client() if root.is_s3 else None)
     templates = store.load_all(loaded.configuration["template_prefix"])
+    if single:
+        index_data: dict[str, Any] = {"accounts": {}}
+    elif configuration.account_index_plugin:
+        index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw])
+    else:
+        index_data = _read_index(index_location, store_client)
 
     try:
         run_plan = plan_run(
             loaded.ship_class,
             index_data=index_data,
-            index_source=str(index_location),
+            index_source=str(index_location or f"account-index plugin {configuration.account_index_plugin}"),
             templates=templates,
             template_prefix=loaded.configuration["template_prefix"],
             delivery_mode=loaded.airflow_options["delivery_mode"],
