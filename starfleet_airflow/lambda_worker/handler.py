@@ -30,6 +30,7 @@ from starfleet_airflow.core.render import ACCOUNT_KEY, REGION_KEY
 from starfleet_airflow.core.runner import run_ship_for_target
 from starfleet_airflow.core.ship import RunContext
 from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+from starfleet_airflow.lambda_worker.starfleet_runtime import prepare_starfleet_runtime
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def loaded_ship() -> LoadedShip:
         if not configuration.starfleet:
             problems = "\n".join(map(str, configuration.errors))
             raise LambdaConfigurationError(f"the configuration cannot be used:\n{problems}")
+        prepare_starfleet_runtime(configuration)  # Starfleet ships import, read their configuration, log at LogLevel
         registry = load_ships(configuration)
         ship = registry.get(name)
         if ship is None:
