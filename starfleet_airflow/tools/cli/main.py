@@ -11,6 +11,7 @@ from pathlib import Path
 from starfleet_airflow.tools.cli.one_target import cmd_render, cmd_run
 from starfleet_airflow.tools.cli.output import EXIT_PROBLEMS, CliError, print_errors
 from starfleet_airflow.tools.cli.plan import cmd_plan
+from starfleet_airflow.tools.cli.starfleet_cli import cmd_starfleet
 from starfleet_airflow.tools.cli.targets import cmd_targets
 from starfleet_airflow.tools.cli.validate import cmd_validate
 
@@ -76,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[workspace, _target_options()], help="run a ship locally for one target")
     run.add_argument("--commit", action="store_true", help="make changes (default: dry run)")
     run.set_defaults(handler=cmd_run)
+
+    starfleet = commands.add_parser(
+        "starfleet", parents=[workspace], help="Starfleet ships' own click commands (their CLICK_CLI_GROUPS)"
+    )
+    starfleet.add_argument(
+        "click_args", nargs=argparse.REMAINDER, help="GROUP COMMAND [OPTIONS], as for Starfleet's CLI"
+    )
+    starfleet.set_defaults(handler=cmd_starfleet)
     return parser
 
 
@@ -84,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A dry run's value is what the ship logs it would change: show INFO for ``run``, warnings elsewhere.
     logging.basicConfig(
-        level=logging.INFO if args.command == "run" else logging.WARNING,
+        level=logging.INFO if args.command in ("run", "starfleet") else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

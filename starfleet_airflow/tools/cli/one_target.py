@@ -58,7 +58,7 @@ def _target(
         raise CliError(f"{ship.name} is an ACCOUNT ship: it takes no --region")
     if args.region and check_regions([args.region]):
         raise CliError(f"--region: {check_regions([args.region])[0]}")
-    index = None if args.any_target else workspace.index()
+    index = None if args.any_target else workspace.index([payload])
     account = _account_id(args.account, index)
     if index is not None:
         scope = workspace.configuration.starfleet.get("scope_to_regions") or []
@@ -96,10 +96,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import boto3
 
     from starfleet_airflow.core.runner import run_ship_for_target
-    from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+    from starfleet_airflow.tools.cli.starfleet_env import starfleet_cli_environment
 
     workspace, ship, template, account, region = _chosen_target(args)
-    with STARFLEET_CONFIGURATION.serving(workspace.configuration):  # ported Starfleet ships read it
+    with starfleet_cli_environment(workspace):  # Starfleet ships read their configuration, index, log level
         outcome = run_ship_for_target(
             ship,
             template.raw or {},

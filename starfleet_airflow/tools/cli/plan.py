@@ -24,7 +24,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     ship = require_ship(workspace, args.ship)
     templates = ship_templates(workspace, ship)
-    index = workspace.index()
+    index = workspace.index([t.raw for t in templates if t.raw])
     scope = workspace.configuration.starfleet.get("scope_to_regions") or []
     entries: list[dict[str, Any]] = []
     errors: list[str] = []

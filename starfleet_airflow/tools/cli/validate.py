@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
+from starfleet_airflow.core.index_plugins import AccountIndexPluginError, find_index_plugin
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
 from starfleet_airflow.core.templates import (
     TemplateError,
@@ -53,6 +54,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
     errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
+    if configuration.account_index_plugin:
+        try:
+            find_index_plugin(configuration.account_index_plugin)
+        except AccountIndexPluginError as exc:
+            errors.append(f"{configuration.section_files.get(STARFLEET_SECTION)}: {exc}")
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):

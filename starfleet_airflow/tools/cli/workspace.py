@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex, AccountIndexError, load_account_index
 from starfleet_airflow.core.config import Configuration, load_configuration
+from starfleet_airflow.core.index_plugins import AccountIndexPluginError, load_plugin_index_data
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry, load_ships
+from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
 from starfleet_airflow.core.templates import (
     LoadedTemplate,
     TemplateError,
@@ -18,6 +21,7 @@ from starfleet_airflow.core.templates import (
     select_templates,
     validate_template,
 )
+from starfleet_airflow.starfleet_compat.runtime import activate
 from starfleet_airflow.tools.cli.output import CliError, warn
 
 
@@ -47,10 +51,20 @@ class Workspace:
         assert root is not None  # guaranteed once the configuration has no errors
         return TemplateStore(root, self.s3_client if root.is_s3 else None)
 
-    def index(self) -> AccountIndex:
+    def index(self, documents: Iterable[Any] = ()) -> AccountIndex:
+        """The configured index; an account-index plugin is asked about the OUs ``documents`` (templates) name."""
+        include_inactive = bool(self.configuration.starfleet.get("include_inactive_accounts"))
+        plugin = self.configuration.account_index_plugin
+        if plugin:
+            try:
+                data = load_plugin_index_data(plugin, documents)
+            except AccountIndexPluginError as exc:
+                raise CliError(str(exc)) from exc
+            return AccountIndex.from_dict(
+                data, source=f"account-index plugin {plugin}", include_inactive=include_inactive
+            )
         location = self.configuration.account_index_location
         assert location is not None
-        include_inactive = bool(self.configuration.starfleet.get("include_inactive_accounts"))
         try:
             return load_account_index(
                 location, s3_client=self.s3_client if location.is_s3 else None, include_inactive=include_inactive
@@ -61,7 +75,9 @@ class Workspace:
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
     configuration = load_configuration(args.config_dir)
-    registry = load_ships(configuration, args.ships_dir, use_entry_points=not args.no_entry_points)
+    activate(args.ships_dir)  # Starfleet ships import unchanged (starfleet.* names, their plugins package)
+    with STARFLEET_CONFIGURATION.serving(configuration):
+        registry = load_ships(configuration, args.ships_dir, use_entry_points=not args.no_entry_points)
     return Workspace(configuration, registry)
 
 
@@ -72,7 +88,7 @@ def require_ship(workspace: Workspace, name: str) -> LoadedShip:
     holding other sections, say) are warnings here: ``validate`` is the command that fails on them.
     """
     configuration = workspace.configuration
-    if configuration.template_location is None or configuration.account_index_location is None:
+    if configuration.template_location is None or not configuration.has_account_index:
         raise CliError(*(str(p) for p in configuration.errors))
     for problem in configuration.errors:
         warn(str(problem))
