@@ -16,4 +16,7 @@ os.environ.pop("AWS_PROFILE", None)
 # Fixtures: airflow_db (metadata DB, once per session), deployment (config + templates + index in tmp).
 from tests.airflow_fixtures import airflow_db, configure_airflow_environment, deployment  # noqa: F401
 
+# Starfleet compatibility: a loopback fake of Slack's Web API, clean singletons, Starfleet's LOGGER records.
+from tests.starfleet_fixtures import clean_starfleet_state, fake_slack, starfleet_log  # noqa: F401
+
 configure_airflow_environment()

@@ -7,17 +7,15 @@ Starfleet's own index and resolvers return for the same input (checked against S
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from marshmallow import ValidationError
 
-from starfleet_airflow.core.account_index import AccountIndex, AccountIndexError
-from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.resolve import resolve_accounts, unmatched_selectors
-from starfleet_airflow.core.schemas import BaseAccountPayloadTemplate, BaseAccountRegionPayloadTemplate
+from starfleet_airflow.core.schemas import BaseAccountPayloadTemplate
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROOT_ID = "r-ab12"

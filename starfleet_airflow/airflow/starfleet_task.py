@@ -24,6 +24,7 @@ from starfleet_airflow.core.log_levels import log_levels, ship_logger_names
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.secrets import SECRETS_MANAGER, SecretReader
 from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+from starfleet_airflow.starfleet_compat.loader import ACCOUNT_INDEX
 
 
 def hook_secret_reader(aws_conn_id: str | None) -> SecretReader:
@@ -51,11 +52,20 @@ class SlackHookPoster:
         self.hook.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
 
+def _forget_loaded() -> None:
+    SECRETS_MANAGER.reset()
+    ACCOUNT_INDEX.reset()
+
+
 @contextmanager
 def starfleet_task(loaded: LoadedShip, configuration: Configuration) -> Iterator[None]:
     """Serve the configuration, apply the log levels, wire secrets and Slack to Airflow connections."""
     settings = configuration.starfleet
     with ExitStack() as stack:
+        stack.callback(
+            _forget_loaded
+        )  # one task's secret and index never outlive it (dag.test runs many in one process)
+        _forget_loaded()
         stack.enter_context(STARFLEET_CONFIGURATION.serving(configuration))
         stack.enter_context(log_levels(settings, ship_logger_names([loaded.origin])))
         stack.enter_context(SECRETS_MANAGER.reading_with(hook_secret_reader(ship_conn_id(loaded))))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from starfleet_airflow.airflow.connections import aws_session_factory, ship_conn_id, sqs_client
 from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, run_context_from, view_of_snapshot
 from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.plan import WorkUnit
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.delivery.unit import deliver_unit
@@ -31,7 +33,10 @@ def deliver_task(
     view = view_of_snapshot(loaded, configuration, snapshot)
     conn_id = ship_conn_id(loaded)
     concurrency = loaded.airflow_options["concurrency"]
-    with ACCOUNT_INDEX.serving(view.index):  # Starfleet ships consult the very index the plan resolved with
+    # Starfleet ships consult the very index the plan resolved with; a SINGLE_INVOCATION plan reads none, so
+    # there ACCOUNT_INDEX loads the configured index when a ship asks for it.
+    single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
+    with nullcontext() if single else ACCOUNT_INDEX.serving(view.index):
         result = deliver_unit(
             loaded,
             work,
