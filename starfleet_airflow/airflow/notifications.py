@@ -58,11 +58,6 @@ def failure_notice(loaded: LoadedShip, context: Mapping[str, Any]) -> tuple[str,
     return subject, "\n".join(lines)
 
 
-def _literal(text: str) -> str:
-    """Notifiers render their fields with Jinja; a message is sent as written."""
-    return "{% raw %}" + text.replace("{% endraw %}", "{ % endraw % }") + "{% endraw %}"
-
-
 def _notifier(entry: Mapping[str, Any], loaded: LoadedShip, subject: str, message: str) -> Any:
     if entry.get("slack"):
         from airflow.providers.slack.notifications.slack import SlackNotifier
@@ -71,7 +66,7 @@ def _notifier(entry: Mapping[str, Any], loaded: LoadedShip, subject: str, messag
         return SlackNotifier(
             slack_conn_id=slack["slack_conn_id"],
             channel=slack["channel"],
-            text=_literal(f"*{subject}*\n{message}"),
+            text=f"*{subject}*\n{message}",
             username="starfleet-airflow",
         )
     from airflow.providers.amazon.aws.notifications.sns import SnsNotifier
@@ -81,8 +76,8 @@ def _notifier(entry: Mapping[str, Any], loaded: LoadedShip, subject: str, messag
     return SnsNotifier(
         aws_conn_id=sns.get("aws_conn_id") or ship_conn_id(loaded),
         target_arn=sns["target_arn"],
-        subject=_literal(subject[:SNS_SUBJECT_LIMIT]),
-        message=_literal(message),
+        subject=subject[:SNS_SUBJECT_LIMIT],
+        message=message,
         region_name=region,
     )
 
@@ -98,7 +93,9 @@ def run_failure_callback(loaded: LoadedShip) -> Callable[[Mapping[str, Any]], No
         for entry in notifications:
             kind = "Slack" if entry.get("slack") else "SNS"
             try:
-                _notifier(entry, loaded, subject, message)(context)
+                # notify(), not __call__: the message is built here, so nothing is left for Jinja to render
+                # (and dag.test hands callbacks a serialized DAG that has no template environment).
+                _notifier(entry, loaded, subject, message).notify(context)
             except Exception as exc:  # one notifier's failure must not silence the others
                 log.error(
                     "%s: the %s failure notification was not sent: %s: %s", loaded.name, kind, type(exc).__name__, exc
