@@ -276,3 +276,20 @@ def test_a_real_starfleet_is_never_shadowed(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO, check=True)
     assert done.stdout.split("\n")[:3] == ["activated False", "real True", "missing starfleet.worker_ships"]
     assert f"a 'starfleet' package is installed ({real / '__init__.py'})" in done.stderr
+
+
+def test_starfleet_ships_inline_use_the_default_credential_chain_not_the_connection(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Starfleet ship builds its own boto3 clients: the ship's Airflow connection (here one whose endpoint
+    refuses every call) is not what it uses; the worker's environment credentials are."""
+    refusing = {"conn_type": "aws", "extra": {"region_name": "us-east-1", "endpoint_url": "http://127.0.0.1:9"}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_REFUSING", json.dumps(refusing))
+    starfleet_deployment(deployment, monkeypatch)
+    deployment.ships["PasswordPolicyShip"]["Airflow"]["AwsConnId"] = "aws_refusing"
+    deployment.write()
+    with mock_aws():
+        result = run_dag("starfleet_password_policy_ship", conf={"commit": True})
+        changed = [password_policy(a) is not None for a in PASSWORD_ACCOUNTS]
+
+    assert result.state == "success" and all(changed)
