@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "InvocationSource": "starfleet_airflow.core.enums",
     "EventBridgeFrequency": "starfleet_airflow.core.enums",
     "DeliveryMode": "starfleet_airflow.core.enums",
+    "AlertPriority": "starfleet_airflow.core.enums",
     # schemas a ship extends
     "WorkerShipBaseConfigurationTemplate": "starfleet_airflow.core.schemas.configuration",
     "WorkerShipPayloadBaseTemplate": "starfleet_airflow.core.schemas.payload",
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "flatten_errors": "starfleet_airflow.core.schemas.errors",
     # configuration and the account index, as a ship reads them
     "STARFLEET_CONFIGURATION": "starfleet_airflow.core.starfleet_configuration",
+    "SECRETS_MANAGER": "starfleet_airflow.core.secrets",
     "ConfigurationError": "starfleet_airflow.core.config",
     "AccountIndex": "starfleet_airflow.core.account_index",
     "AccountIndexError": "starfleet_airflow.core.account_index",
@@ -67,11 +69,13 @@ __all__ = [
     "ALL_REGIONS",
     "ROLE_SESSION_NAME_PATTERN",
     "S3_SCHEME",
+    "SECRETS_MANAGER",
     "STARFLEET_CONFIGURATION",
     "AccountIndex",
     "AccountIndexError",
     "AccountTagNameValueSchema",
     "AccountsSpecificationSchema",
+    "AlertPriority",
     "BaseAccountPayloadTemplate",
     "BaseAccountRegionPayloadTemplate",
     "ConfigurationError",
@@ -112,7 +116,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and readers; at run ti
     from starfleet_airflow.aws.sessions import ROLE_SESSION_NAME_PATTERN, assume_role_session, role_arn
     from starfleet_airflow.core.account_index import AccountIndex, AccountIndexError
     from starfleet_airflow.core.config import ConfigurationError
-    from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, FanOutStrategy, InvocationSource
+    from starfleet_airflow.core.enums import (
+        AlertPriority,
+        DeliveryMode,
+        EventBridgeFrequency,
+        FanOutStrategy,
+        InvocationSource,
+    )
     from starfleet_airflow.core.index_cache import cached_account_index, index_for_ship
     from starfleet_airflow.core.resolve import resolve_accounts, wanted_regions
     from starfleet_airflow.core.schemas.configuration import WorkerShipBaseConfigurationTemplate
@@ -127,6 +137,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and readers; at run ti
         WorkerShipPayloadBaseTemplate,
     )
     from starfleet_airflow.core.schemas.regions import ALL_REGIONS, check_regions, supported_regions
+    from starfleet_airflow.core.secrets import SECRETS_MANAGER
     from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip
     from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
 
