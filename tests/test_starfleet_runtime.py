@@ -53,6 +53,7 @@ def test_log_levels_apply_in_airflow_tasks(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch, starfleet_log: RecordingHandler
 ) -> None:
     starfleet_deployment(deployment, monkeypatch)
+    before = logging.getLogger("starfleet").level
     with mock_aws():
         aws_world()
         assert run_dag("starfleet_password_policy_ship").state == "success"
@@ -65,7 +66,7 @@ def test_log_levels_apply_in_airflow_tasks(
         f"{CHECKING} {INDEX.name_of(a)} ({a})..." for a in PASSWORD_ACCOUNTS
     )
     assert {botocore for _, botocore in lines} == {logging.CRITICAL}
-    assert logging.getLogger("starfleet").level == logging.NOTSET, "the task put the previous level back"
+    assert logging.getLogger("starfleet").level == before, "the task put the previous level back"
 
 
 def test_log_levels_apply_in_the_lambda_handler(
