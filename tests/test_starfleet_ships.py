@@ -8,6 +8,7 @@ Slack's Web API.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import json
@@ -346,3 +347,77 @@ def test_cli_runs_ships_dry_and_with_commit(
 
     assert written == 1
     assert fake_slack.posts == [], "the CLI sends no alerts, as Starfleet's does not"
+
+
+def test_account_region_and_single_ships_through_the_lambda_handlers(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> None:
+    from starfleet_airflow.lambda_worker.handler import handler
+    from starfleet_airflow.lambda_worker.starfleet_entry import handler as starfleet_entry
+
+    starfleet_deployment(deployment, monkeypatch, fake_slack)
+    template = yaml.safe_load(EBS_TEMPLATE)
+    records = [
+        {
+            "messageId": f"m-{i}",
+            "body": json.dumps({**template, "StarbaseAssignedAccount": a, "StarbaseAssignedRegion": r}),
+        }
+        for i, (a, r) in enumerate(EBS_TARGETS)
+    ]
+    with mock_aws():
+        aws_world()
+        lambda_environment(monkeypatch, deployment, "EbsEncryptionShip", commit=False)
+        assert handler({"Records": records}) == {"batchItemFailures": []}
+        dry = [ebs_encrypted(a, r) for a, r in EBS_TARGETS]
+        lambda_environment(monkeypatch, deployment, "EbsEncryptionShip", commit=True)
+        monkeypatch.setenv(
+            "STARFLEET_WORKER_LAMBDA", "starfleet.worker_ships.plugins.ebs_encryption.ship.lambda_handler"
+        )
+        assert starfleet_entry({"Records": records}, None) is None
+        committed = {(a, r): ebs_encrypted(a, r) for a, r in EBS_TARGETS}
+
+        lambda_environment(monkeypatch, deployment, "AccountCensusShip", commit=True)
+        assert handler({"Records": [{"messageId": "census", "body": json.dumps(CENSUS_TEMPLATE)}]}) == {
+            "batchItemFailures": []
+        }
+        census = json.loads(
+            boto3.client("s3", region_name="us-east-1")
+            .get_object(Bucket="census-bucket", Key="census.json")["Body"]
+            .read()
+        )
+
+    assert dry == [False] * len(EBS_TARGETS)
+    assert committed == {(a, r): (a, r) != (DEV_WEB_1, "eu-west-1") for a, r in EBS_TARGETS}
+    assert census["accounts"] == sorted(INDEX.name_of(a) for a in INDEX.all_ids())
+    assert fake_slack.texts() == [], "enabling alerts SUCCESS, below the EBS ship's IMPORTANT threshold"
+
+
+def test_a_template_the_ship_refuses_is_named_key_by_key_on_the_command_line(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from starfleet_airflow.tools.cli.main import main
+
+    starfleet_deployment(deployment, monkeypatch)
+    payload = tmp_path / "bad.yaml"
+    payload.write_text(PASSWORD_TEMPLATE.replace("MinimumPasswordLength: 16", "MinimumPasswordLength: 2"))
+    code = main(
+        ["starfleet", "password-policy", "sync", "--payload", str(payload), "--account-id", PASSWORD_ACCOUNTS[0]]
+    )
+    assert code == 1
+    assert "--payload: MinimumPasswordLength: Must be greater than or equal to 6 and less than or equal to 128." in (
+        capsys.readouterr().err
+    )
+
+
+def test_un_wrap_json_decodes_what_aws_returns_as_strings() -> None:
+    from starfleet_airflow.starfleet_compat.niceties import un_wrap_json
+
+    policy = '{"Statement": [{"Effect": "Allow", "Action": ["s3:Put*", "s3:Get*"]}]}'
+    wrapped = {
+        "PolicyDocument": policy.replace('"', "%22").replace(" ", "%20"),
+        "When": datetime.date(2024, 1, 2),
+    }
+    assert un_wrap_json(wrapped) == {
+        "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:Put*"]}]},
+        "When": "2024-01-02",
+    }
