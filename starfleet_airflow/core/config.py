@@ -21,7 +21,7 @@ from marshmallow import ValidationError
 
 from starfleet_airflow.aws.locations import Location, LocationError, parse_location
 from starfleet_airflow.core.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema, error_items
-from starfleet_airflow.core.yaml_loader import safe_load_yaml
+from starfleet_airflow.core.yaml_loader import CONFIG_LIMITS, safe_load_yaml
 
 CONFIG_DIR_ENV = "STARFLEET_CONFIG_DIR"
 DEFAULT_CONFIG_DIR = "config"
@@ -126,7 +126,7 @@ def _read_yaml(path: Path) -> tuple[Any, str | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, f"cannot read the file ({exc})"
-    return safe_load_yaml(text)
+    return safe_load_yaml(text, CONFIG_LIMITS)
 
 
 def _merge_files(configuration: Configuration) -> None:

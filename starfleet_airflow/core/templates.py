@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 from starfleet_airflow.aws.locations import Location, LocationError, list_keys, read_bytes
 from starfleet_airflow.core.schemas import flatten_errors
 from starfleet_airflow.core.ship import StarfleetWorkerShip
-from starfleet_airflow.core.yaml_loader import safe_load_yaml
+from starfleet_airflow.core.yaml_loader import TEMPLATE_LIMITS, safe_load_yaml
 
 TEMPLATE_SUFFIX = ".yaml"
 
@@ -51,7 +51,7 @@ class LoadedTemplate:
 
 def parse_template_bytes(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """``yaml.safe_load`` one template; the error names the line and what was expected."""
-    raw, problem = safe_load_yaml(data)
+    raw, problem = safe_load_yaml(data, TEMPLATE_LIMITS)
     if problem is not None:
         return None, problem
     if not isinstance(raw, dict):
