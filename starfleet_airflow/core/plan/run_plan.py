@@ -7,7 +7,6 @@ work units to the mapped deliver tasks.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +18,6 @@ from starfleet_airflow.core.plan.errors import PlanRefused
 from starfleet_airflow.core.plan.narrowing import Narrowing
 from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
-from starfleet_airflow.core.render import BodyRenderer, RenderError
 from starfleet_airflow.core.resolve import (
     Target,
     resolve_accounts,
@@ -29,6 +27,7 @@ from starfleet_airflow.core.resolve import (
 from starfleet_airflow.core.schemas import check_regions
 from starfleet_airflow.core.ship import StarfleetWorkerShip
 from starfleet_airflow.core.snapshot import RunSnapshot
+from starfleet_airflow.core.template_json import json_problems
 from starfleet_airflow.core.templates import LoadedTemplate, select_templates, validate_template
 
 log = logging.getLogger(__name__)
@@ -83,17 +82,6 @@ class RunPlan:
             "notes": list(self.notes),
             **extra,
         }
-
-
-def _json_safe(raw: dict[str, Any]) -> str | None:
-    """Why the template cannot travel as JSON (Starfleet's message format), or None when it can."""
-    try:
-        renderer = BodyRenderer(raw)
-    except RenderError as exc:
-        return str(exc)
-    if json.loads(renderer.template_json) != raw:
-        return "the template does not survive JSON encoding unchanged (non-string mapping keys?)"
-    return None
 
 
 def _resolve_account_values(values: Iterable[str], index: AccountIndex) -> tuple[list[str], list[str]]:
@@ -162,9 +150,9 @@ def plan_run(
         if not template.ok or template.raw is None:
             invalid.append(InvalidTemplate(template.key, [template.error or "could not be loaded"]))
             continue
-        problem = _json_safe(template.raw)
-        if problem:
-            invalid.append(InvalidTemplate(template.key, [problem]))
+        problems = json_problems(template.raw)  # the loader's check; templates built in memory need it too
+        if problems:
+            invalid.append(InvalidTemplate(template.key, problems))
             continue
         payload, errors = validate_template(ship_class, template.raw)
         if payload is None:
