@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, InvocationSource
+from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, InvocationSource, TargetCheck
 from starfleet_airflow.core.schemas.regions import check_regions
 
 # A light check on purpose: marshmallow's full URL field compiles a large regex on first use, which
@@ -63,6 +63,8 @@ class AirflowShipOptions(Schema):
     pool = fields.String(data_key="Pool", load_default=None)
     targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
+    # Read by the SQS-fed Lambda (lambda_worker): what it checks about a message's target before running it.
+    lambda_target_check = fields.Enum(TargetCheck, data_key="LambdaTargetCheck", load_default=TargetCheck.NONE)
 
 
 class WorkerShipBaseConfigurationTemplate(Schema):
