@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from starfleet_airflow.airflow.naming import collision_message, dag_id_collisions
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
 from starfleet_airflow.core.templates import (
@@ -25,6 +26,16 @@ def _orphan_sections(configuration: Configuration, registry: ShipRegistry) -> li
         f"{configuration.section_files[name]}: {name}: section names no known ship; ignored"
         for name in configuration.raw
         if name not in known and name not in registry.discovered
+    ]
+
+
+def _dag_id_collisions(configuration: Configuration, registry: ShipRegistry) -> list[str]:
+    """Configured ships (enabled or not) whose names map to one DAG id."""
+    configured = [name for name in registry.discovered if name in configuration.raw]
+    return [
+        f"{configuration.section_files.get(name, '<configuration>')}: {name}: {collision_message(dag_id, names)}"
+        for dag_id, names in dag_id_collisions(configured).items()
+        for name in names
     ]
 
 
@@ -53,6 +64,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
     errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
+    errors += _dag_id_collisions(configuration, registry)
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
