@@ -47,6 +47,7 @@ def test_targets_run_concurrently_with_one_session_per_thread(deployment: Deploy
         run_context=RunContext(dag_run_id="run-1"),
         session_factory=session_factory,
         concurrency=3,
+        target_timeout=60,
     )
 
     assert [(o.account_id, o.region) for o in outcomes] == targets, "outcomes come back in target order"

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starfleet_airflow.core.outcomes import FAILED, SENT, SUCCEEDED, UnitResult
+from starfleet_airflow.core.outcomes import FAILED, SENT, SUCCEEDED, TIMED_OUT, UnitResult
 from starfleet_airflow.core.resolve import Target
 
 DEFAULT_ROW_LIMIT = 1_000
@@ -37,6 +37,7 @@ class Report:
     targets: int = 0
     succeeded: int = 0
     failed: int = 0
+    timed_out: int = 0  # of ``failed``: inline targets still running at their time limit
     invalid_templates: int = 0
     undelivered: int = 0
     crashed_units: list[str] = field(default_factory=list)
@@ -63,6 +64,7 @@ class Report:
         """One sentence for the task log and the failure message."""
         counts = (
             f"{_count(self.targets, 'target')}: {self.succeeded} succeeded, {self.failed} failed"
+            + (f" ({self.timed_out} timed out)" if self.timed_out else "")
             + (f", {self.undelivered} with unknown outcome" if self.undelivered else "")
             + (f"; {_count(self.invalid_templates, 'invalid template')}" if self.invalid_templates else "")
         )
@@ -83,6 +85,7 @@ class Report:
             "targets": self.targets,
             "succeeded": self.succeeded,
             "failed": self.failed,
+            "timed_out": self.timed_out,
             "invalid_templates": self.invalid_templates,
             "undelivered": self.undelivered,
             "crashed_units": self.crashed_units,
@@ -186,6 +189,7 @@ def build_report(
         if result.outcomes is not None:  # inline: every target's outcome is in the result
             for outcome in result.outcomes:
                 status = outcome["status"]
+                report.timed_out += status == TIMED_OUT
                 if status == SUCCEEDED and not report.successes_listed:
                     continue
                 target = Target(outcome.get("account_id"), outcome.get("region"))

@@ -141,9 +141,16 @@ class SqsSender:
             for batch in batches:
                 self._send_batch(batch, entries, report)
         else:
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send") as pool:
+            pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send")
+            try:
                 for future in [pool.submit(self._send_batch, b, entries, report) for b in batches]:
                     future.result()
+            except BaseException:
+                # The task's execution_timeout (or a kill) stops the unit now: batches not yet started are
+                # cancelled, calls in flight end within botocore's own timeouts; nothing waits for them.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         return report
 
     def build_entries(

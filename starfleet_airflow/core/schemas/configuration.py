@@ -50,6 +50,11 @@ class FailureTolerance(fields.Field):
         raise self.make_error("invalid")
 
 
+def _seconds(data_key: str, default: int) -> fields.Integer:
+    """A time limit in whole seconds (at least one)."""
+    return fields.Integer(data_key=data_key, load_default=default, validate=validate.Range(min=1))
+
+
 class AirflowShipOptions(Schema):
     """Per-ship keys that only this orchestrator reads; all optional, Starfleet ignores them."""
 
@@ -63,8 +68,24 @@ class AirflowShipOptions(Schema):
     pool = fields.String(data_key="Pool", load_default=None)
     targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
+    # Nothing may hang: every task, every run and every inline target has a time limit.
+    plan_timeout_seconds = _seconds("PlanTimeoutSeconds", 600)
+    deliver_timeout_seconds = _seconds("DeliverTimeoutSeconds", 3_600)
+    report_timeout_seconds = _seconds("ReportTimeoutSeconds", 600)
+    run_timeout_seconds = _seconds("RunTimeoutSeconds", 21_600)
+    target_timeout_seconds = _seconds("TargetTimeoutSeconds", 900)  # a Lambda's own maximum
     # Read by the SQS-fed Lambda (lambda_worker): what it checks about a message's target before running it.
     lambda_target_check = fields.Enum(TargetCheck, data_key="LambdaTargetCheck", load_default=TargetCheck.NONE)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _target_within_task(self, data: dict[str, Any], **kwargs: Any) -> None:
+        target, task = data["target_timeout_seconds"], data["deliver_timeout_seconds"]
+        if target >= task:
+            raise ValidationError(
+                f"expected less than Airflow.DeliverTimeoutSeconds ({task}), got {target}: a target that hangs"
+                " must time out before its deliver task does, or the task loses every outcome of its unit",
+                "TargetTimeoutSeconds",
+            )
 
 
 class WorkerShipBaseConfigurationTemplate(Schema):
