@@ -45,6 +45,19 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
         FanOutStrategy.ACCOUNT: "`templates`, `accounts` (ids or names)",
         FanOutStrategy.ACCOUNT_REGION: "`templates`, `accounts` (ids or names), `regions`",
     }[loaded.fan_out_strategy]
+    warnings = [str(p) for p in configuration.warnings] + [str(p) for p in loaded.warnings]
+    warning_lines = (
+        [
+            "## Configuration warnings",
+            "",
+            "Keys that nothing reads (ignored; `starfleet-airflow validate` fails on them):",
+            "",
+        ]
+        + [f"* `{line}`" for line in warnings]
+        + [""]
+        if warnings
+        else []
+    )
     return "\n".join(
         [
             f"# {loaded.name}",
@@ -65,6 +78,7 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
             "",
             f"Trigger with parameters to narrow a run (never to widen it): {narrowing}. {commit_note}",
             "",
+            *warning_lines,
             "## Configuration",
             "",
             "```yaml",

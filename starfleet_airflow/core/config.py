@@ -21,6 +21,12 @@ from marshmallow import ValidationError
 
 from starfleet_airflow.aws.locations import Location, LocationError, parse_location
 from starfleet_airflow.core.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema, error_items
+from starfleet_airflow.core.unknown_keys import (
+    DEFAULT_INDEX_KEYS,
+    STARFLEET_SECTION_KEYS,
+    declared_keys,
+    unknown_keys,
+)
 from starfleet_airflow.core.yaml_loader import CONFIG_LIMITS, safe_load_yaml
 
 CONFIG_DIR_ENV = "STARFLEET_CONFIG_DIR"
@@ -85,6 +91,8 @@ class Configuration:
     account_index_location: Location | None = None
     snapshot_location: Location | None = None
     errors: list[ConfigProblem] = field(default_factory=list)
+    # Keys nothing reads (often a typo): ``validate`` fails on them, the DAG docs show them, runs go on.
+    warnings: list[ConfigProblem] = field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:
@@ -162,11 +170,20 @@ def _validate_starfleet(configuration: Configuration) -> None:
     if not isinstance(section, dict):
         configuration._problem(STARFLEET_SECTION, None, f"expected a mapping, got {type(section).__name__}")
         return
+    _flag_unknown_keys(
+        configuration, STARFLEET_SECTION, section, declared_keys(StarfleetSchema) | STARFLEET_SECTION_KEYS
+    )
     try:
         configuration.starfleet = StarfleetSchema().load(section)
     except ValidationError as exc:
         for key, message in error_items(exc.messages):
             configuration._problem(STARFLEET_SECTION, key, message)
+
+
+def _flag_unknown_keys(configuration: Configuration, name: str, section: dict[str, Any], known: set[str]) -> None:
+    file = configuration.section_files.get(name)
+    for key, message in unknown_keys(section, known):
+        configuration.warnings.append(ConfigProblem(file, name, key, message))
 
 
 def _location(configuration: Configuration, key: str, text: str) -> Location | None:
@@ -214,6 +231,8 @@ def _default_index_location(configuration: Configuration, section_name: str) -> 
     if not isinstance(section, dict):
         configuration._problem(section_name, None, f"expected a mapping, got {type(section).__name__}")
         return None
+    known = declared_keys(StarfleetDefaultAccountIndexSchema) | DEFAULT_INDEX_KEYS
+    _flag_unknown_keys(configuration, section_name, section, known)
     try:
         loaded = StarfleetDefaultAccountIndexSchema().load(section)
     except ValidationError as exc:

@@ -65,6 +65,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     configuration, registry = workspace.configuration, workspace.registry
     errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
     errors += _dag_id_collisions(configuration, registry)
+    errors += [str(p) for p in configuration.warnings] + [str(p) for p in registry.warnings]
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
