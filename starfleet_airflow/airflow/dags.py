@@ -66,8 +66,8 @@ def _build_dags(
         messages = [str(problem) for problem in configuration.errors] or ["the STARFLEET section is missing"]
         log.error("starfleet configuration %s is unusable:\n%s", configuration.config_dir, "\n".join(messages))
         dag = build_broken_dag(DAG_ID_PREFIX + "configuration" + BROKEN_SUFFIX, "STARFLEET configuration", messages)
-        return {dag.dag_id: dag}
-    if configuration.errors:
+        dags[dag.dag_id] = dag
+    elif configuration.errors:
         # Files that failed to parse: the ships they configure are missing; say so in one place.
         messages = [str(problem) for problem in configuration.errors]
         log.error("starfleet configuration problems:\n%s", "\n".join(messages))

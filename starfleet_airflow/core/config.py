@@ -93,6 +93,10 @@ class Configuration:
     errors: list[ConfigProblem] = field(default_factory=list)
     # Keys nothing reads (often a typo): ``validate`` fails on them, the DAG docs show them, runs go on.
     warnings: list[ConfigProblem] = field(default_factory=list)
+    # Files that could not be read (their text and why) and sections defined in several files: the
+    # sections they hold cannot be trusted (``core.config_blockers``).
+    unreadable: dict[Path, tuple[str, str]] = field(default_factory=dict)
+    duplicates: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -128,21 +132,23 @@ def configuration_files(config_dir: Path) -> list[Path]:
     )
 
 
-def _read_yaml(path: Path) -> tuple[Any, str | None]:
-    """Parse one file with ``yaml.safe_load``; the error names the line and column when YAML knows it."""
+def _read_yaml(path: Path) -> tuple[Any, str, str | None]:
+    """Parse one file within its bounds: ``(document, text, problem)``; the problem names line and column."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read the file ({exc})"
-    return safe_load_yaml(text, CONFIG_LIMITS)
+        return None, "", f"cannot read the file ({exc})"
+    document, problem = safe_load_yaml(text, CONFIG_LIMITS)
+    return document, text, problem
 
 
 def _merge_files(configuration: Configuration) -> None:
     """Read every file into ``raw``; record which file defined each section."""
     for path in configuration.files:
-        data, error = _read_yaml(path)
+        data, text, error = _read_yaml(path)
         if error:
             configuration._problem(None, None, error, file=path)
+            configuration.unreadable[path] = (text, error)
             continue
         if data is None:
             continue  # an empty file (or only comments) defines nothing
@@ -156,6 +162,7 @@ def _merge_files(configuration: Configuration) -> None:
             if name in configuration.section_files:
                 first = configuration.section_files[name]
                 configuration._problem(name, None, f"section defined twice: in {first} and in {path}", file=path)
+                configuration.duplicates.setdefault(name, [first]).append(path)
                 continue
             configuration.section_files[name] = path
             configuration.raw[name] = value

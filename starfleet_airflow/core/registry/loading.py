@@ -12,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.config_blockers import blockers
 from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.registry.discovery import default_ships_dir, discover_ships
 from starfleet_airflow.core.registry.models import DiscoveredShip, LoadedShip, ShipProblem, ShipRegistry
@@ -79,6 +80,10 @@ def _load_one(discovered: DiscoveredShip, configuration: Configuration, registry
     raw_section = configuration.raw.get(name)
     source_file = configuration.section_files.get(name)
     file_text = str(source_file) if source_file else None
+    reasons = blockers(configuration, name)
+    if reasons:  # a broken DAG of its own, never a ship built from half a configuration, never a gap
+        registry.errors.extend(ShipProblem(name, str(file) if file else None, reason) for file, reason in reasons)
+        return None
     if raw_section is None:
         registry.unconfigured.append(name)
         return None
