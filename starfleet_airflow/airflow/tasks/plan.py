@@ -74,6 +74,7 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
             include_inactive=bool(configuration.starfleet.get("include_inactive_accounts")),
             targets_per_unit=loaded.airflow_options.get("targets_per_unit"),
             only_template_keys=template_keys_for_run(context, loaded, configuration),
+            index_max_age_hours=configuration.starfleet.get("account_index_max_age_hours", 72),
         )
     except PlanRefused as exc:
         raise AirflowFailException(f"refused: {exc}") from exc

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
-from starfleet_airflow.core.plan.errors import PlanRefused
+from starfleet_airflow.core.index_health import DEFAULT_MAX_AGE_HOURS, empty_index_problem, stale_index_note
+from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
 from starfleet_airflow.core.plan.narrowing import Narrowing
 from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
@@ -111,12 +113,16 @@ def plan_run(
     include_inactive: bool = False,
     targets_per_unit: int | None = None,
     only_template_keys: Collection[str] | None = None,
+    now: datetime | None = None,
+    index_max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
 ) -> RunPlan:
     """Validate, narrow, resolve and cut; raises ``PlanRefused`` for a narrowing it must not honour.
 
     ``templates`` are every template under the ship's ``TemplatePrefix`` as listed at run start;
     ``only_template_keys`` restricts the run to those keys (an S3-triggered run names the templates
-    that changed); keys it names that were not listed are noted and skipped.
+    that changed); keys it names that were not listed are noted and skipped. An index without (ACTIVE)
+    accounts raises ``PlanError`` for ships that fan out; one older than ``index_max_age_hours`` at
+    ``now`` is noted.
     """
     narrowing = narrowing or Narrowing()
     ship = ship_class.get_worker_ship_name()
@@ -161,6 +167,15 @@ def plan_run(
         valid[template.key] = (template, payload)
 
     index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
+    if strategy is not FanOutStrategy.SINGLE_INVOCATION:
+        problem = empty_index_problem(index_data, index)
+        if problem:
+            raise PlanError(problem)
+        stale = stale_index_note(
+            index_data, index_source, now=now or datetime.now(timezone.utc), max_age_hours=index_max_age_hours
+        )
+        if stale:
+            notes.append(stale)
     scope = sorted(scope_to_regions)
 
     account_ids: list[str] = []

@@ -160,6 +160,10 @@ class StarfleetSchema(Schema):
     account_index_location = fields.String(data_key="AccountIndexLocation", load_default=None)
     snapshot_location = fields.String(data_key="SnapshotLocation", load_default=None)
     include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
+    # A run notes (in its report) an index generated longer ago than this; 0: never.
+    account_index_max_age_hours = fields.Integer(
+        data_key="AccountIndexMaxAgeHours", load_default=72, validate=validate.Range(min=0)
+    )
     aws_conn_id = fields.String(data_key="AwsConnId", load_default="aws_default")
     # The SQS queue receiving the template bucket's s3:ObjectCreated:* notifications (S3 invocation source).
     template_events_queue_url = queue_url_field("TemplateEventsQueueUrl")
