@@ -17,7 +17,7 @@ from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.index_health import DEFAULT_MAX_AGE_HOURS, empty_index_problem, stale_index_note
 from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
-from starfleet_airflow.core.plan.narrowing import Narrowing
+from starfleet_airflow.core.plan.narrowing import LISTED_LIMIT, Narrowing, listed
 from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.resolve import (
@@ -140,9 +140,9 @@ def plan_run(
     if narrowing.templates:
         chosen, unmatched = select_templates(chosen, list(narrowing.templates), template_prefix)
         if unmatched:
-            names = ", ".join(t.name or t.key for t in templates) or "none"
+            names = listed([t.name or t.key for t in templates]) or "none"
             raise PlanRefused(
-                f"templates {', '.join(map(repr, unmatched))} are not templates of {ship}"
+                f"templates {listed(list(map(repr, unmatched)))} are not templates of {ship}"
                 f" (under TemplatePrefix {template_prefix!r}: {names})"
             )
     if strategy is FanOutStrategy.SINGLE_INVOCATION and (narrowing.accounts or narrowing.regions):
@@ -183,7 +183,7 @@ def plan_run(
         account_ids, unknown = _resolve_account_values(narrowing.accounts, index)
         if unknown:
             raise PlanRefused(
-                f"accounts {', '.join(map(repr, unknown))} are not in the account index {index_source}"
+                f"accounts {listed(list(map(repr, unknown)))} are not in the account index {index_source}"
                 " (give 12-digit ids or account names)"
             )
         selected: set[str] = set()
@@ -191,9 +191,10 @@ def plan_run(
             selected |= resolve_accounts(payload, index)
         outside = [a for a in account_ids if a not in selected]
         if outside:
+            labels = [account_label(index, a) for a in outside[:LISTED_LIMIT]] + outside[LISTED_LIMIT:]
             raise PlanRefused(
-                f"accounts {', '.join(account_label(index, a) for a in outside)} are not selected by the"
-                f" templates of this run ({', '.join(valid) or 'none valid'}); a trigger can only narrow a run"
+                f"accounts {listed(labels)} are not selected by the"
+                f" templates of this run ({listed(list(valid)) or 'none valid'}); a trigger can only narrow a run"
             )
     if narrowing.regions:
         problems = check_regions(list(narrowing.regions))
@@ -205,8 +206,8 @@ def plan_run(
         outside_regions = [r for r in narrowing.regions if r not in selected_regions]
         if outside_regions:
             raise PlanRefused(
-                f"regions {', '.join(outside_regions)} are not selected by the templates of this run"
-                f" ({', '.join(valid) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
+                f"regions {listed(outside_regions)} are not selected by the templates of this run"
+                f" ({listed(list(valid)) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
                 " a trigger can only narrow a run"
             )
 
