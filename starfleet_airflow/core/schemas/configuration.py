@@ -159,6 +159,11 @@ class StarfleetSchema(Schema):
     template_location = fields.String(data_key="TemplateLocation", load_default=None)
     account_index_location = fields.String(data_key="AccountIndexLocation", load_default=None)
     snapshot_location = fields.String(data_key="SnapshotLocation", load_default=None)
+    # Each plan prunes its ship's snapshots older than this many days beyond the newest few (0: keep all).
+    snapshot_max_age_days = fields.Float(data_key="SnapshotMaxAgeDays", load_default=30, validate=validate.Range(min=0))
+    snapshot_keep_latest = fields.Integer(
+        data_key="SnapshotKeepLatest", load_default=10, validate=validate.Range(min=0)
+    )
     include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
     # A run notes (in its report) an index generated longer ago than this; 0: never.
     account_index_max_age_hours = fields.Integer(
