@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -19,6 +20,26 @@ def _yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
+MASK = "***"
+
+
+def _looks_secret(key: Any) -> bool:
+    """Airflow's secrets masker decides, on the key as written and in snake case (``PrivateKey`` -> ``private_key``)."""
+    from starfleet_airflow.airflow.compat import should_hide_value_for_key
+
+    text = str(key)
+    return should_hide_value_for_key(text) or should_hide_value_for_key(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text))
+
+
+def masked(value: Any) -> Any:
+    """``value`` with the value of every key that looks secret (``SlackToken``, ``Password``...) replaced by ***."""
+    if isinstance(value, dict):
+        return {k: MASK if _looks_secret(k) else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
 def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[str, Any]:
     """The ``Airflow`` options with defaults applied, as YAML keys (what the run really uses)."""
     options = AirflowShipOptions().dump(loaded.airflow_options)
@@ -32,7 +53,7 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
 def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str) -> str:
     """The DAG's ``doc_md``."""
     options = loaded.airflow_options
-    section = _yaml({loaded.name: loaded.raw_section})
+    section = _yaml({loaded.name: masked(loaded.raw_section)})  # the docs panel is readable by every UI user
     effective = _yaml({"Airflow (effective)": effective_options(loaded, configuration)})
     commit_note = (
         "`commit` applies to inline runs; an SQS-fed ship Lambda takes it from its `STARFLEET_COMMIT`"
