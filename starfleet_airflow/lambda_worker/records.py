@@ -37,14 +37,23 @@ class Message:
 def sqs_records(event: Any) -> list[dict[str, Any]]:
     """The records of an SQS event; raises ``LambdaEventError`` when ``event`` is not one."""
     records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not all(
-        isinstance(r, dict) and isinstance(r.get("messageId"), str) and r["messageId"] for r in records
-    ):
+    if not isinstance(records, list) or not all(_is_sqs_record(r) for r in records):
         found = type(event).__name__ if not isinstance(event, dict) else f"keys {sorted(map(str, event))[:10]}"
         raise LambdaEventError(
             f"expected an SQS event ({{'Records': [{{'messageId': ..., 'body': ...}}, ...]}}), got {found}"
         )
     return records
+
+
+def _is_sqs_record(record: Any) -> bool:
+    """A record as Lambda's SQS source builds it: a message id, and objects where SQS puts objects."""
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("messageId"), str)
+        and bool(record["messageId"])
+        and isinstance(record.get("attributes", {}), dict)
+        and isinstance(record.get("messageAttributes", {}), dict)
+    )
 
 
 def addressed_ship(record: dict[str, Any]) -> str | None:
