@@ -21,7 +21,6 @@ since nothing was processed.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -36,7 +35,6 @@ from starfleet_airflow.lambda_worker.records import LambdaEventError
 
 __all__ = ["LambdaConfigurationError", "LambdaEventError", "commit_from_environment", "handler", "loaded_ship"]
 
-log = logging.getLogger(__name__)
 
 SHIP_ENV = "STARFLEET_SHIP"
 COMMIT_ENV = "STARFLEET_COMMIT"
