@@ -31,7 +31,7 @@ def once_ship(deployment: Deployment, **airflow: Any) -> None:
 
 def test_an_alias_bomb_template_fails_alone_and_the_other_templates_run(deployment: Deployment) -> None:
     once_ship(deployment)
-    deployment.add_template("OnceRecorderShip/bomb.yaml", alias_bomb(5))
+    deployment.add_template("OnceRecorderShip/bomb.yaml", alias_bomb(4))
     deployment.add_template("OnceRecorderShip/good.yaml", {"TemplateName": "Good", "TemplateDescription": "fine"})
     deployment.write()
 
