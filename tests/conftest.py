@@ -20,3 +20,17 @@ from tests.airflow_fixtures import airflow_db, configure_airflow_environment, de
 from tests.starfleet_fixtures import clean_starfleet_state, fake_slack, starfleet_log  # noqa: F401
 
 configure_airflow_environment()
+
+# Property-based tests (tests/test_fuzz.py): a bounded, reproducible run in CI; a longer random one on demand:
+#   STARFLEET_FUZZ_EXAMPLES=5000 scripts/test.sh tests/test_fuzz.py --hypothesis-show-statistics
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "starfleet",
+    max_examples=int(os.environ.get("STARFLEET_FUZZ_EXAMPLES", "40")),
+    deadline=None,  # shared 2-core machines: timing is not what these tests check
+    derandomize="STARFLEET_FUZZ_EXAMPLES" not in os.environ,  # CI: the same examples every run
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    database=None if "STARFLEET_FUZZ_EXAMPLES" not in os.environ else settings.default.database,
+)
+settings.load_profile("starfleet")

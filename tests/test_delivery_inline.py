@@ -31,11 +31,15 @@ def test_targets_run_concurrently_with_one_session_per_thread(deployment: Deploy
     targets = [(f"10000000000{i}", region) for i in range(1, 6) for region in ("eu-west-1", "us-east-1")]
     sessions: list[tuple[int, object]] = []
     lock = threading.Lock()
+    # Each worker thread makes its session on its first target; the barrier lets them through only once
+    # three threads are there at the same time, so the test proves concurrency without relying on timing.
+    all_three = threading.Barrier(3, timeout=30)
 
     def session_factory() -> Any:
         session = object()
         with lock:
             sessions.append((threading.get_ident(), session))
+        all_three.wait()
         return session
 
     outcomes = run_targets(
@@ -47,6 +51,7 @@ def test_targets_run_concurrently_with_one_session_per_thread(deployment: Deploy
         run_context=RunContext(dag_run_id="run-1"),
         session_factory=session_factory,
         concurrency=3,
+        target_timeout=60,
     )
 
     assert [(o.account_id, o.region) for o in outcomes] == targets, "outcomes come back in target order"
@@ -56,7 +61,7 @@ def test_targets_run_concurrently_with_one_session_per_thread(deployment: Deploy
     assert all(o.detail["commit"] is True and o.detail["dag_run_id"] == "run-1" for o in outcomes if o.ok)
     assert all(o.template == "R/regions.yaml" for o in outcomes)
     threads = [thread for thread, _ in sessions]
-    assert 1 <= len(sessions) <= 3 and len(set(threads)) == len(threads), "one session per thread, made once"
+    assert len(sessions) == 3 and len(set(threads)) == 3, "three threads at once, one session each, made once"
 
 
 def test_details_are_json_and_bounded() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import Counter
 from typing import Any
 
@@ -133,9 +132,18 @@ def test_the_sqs_hook_client_reaches_the_queue_in_its_region() -> None:
 class FlakySqs:
     """A stand-in for the SQS API: scripted per-entry failures and exceptions, calls recorded."""
 
-    def __init__(self, script: list[Any] | None = None, fail_bodies: dict[str, tuple[str, bool]] | None = None) -> None:
+    def __init__(
+        self,
+        script: list[Any] | None = None,
+        fail_bodies: dict[str, tuple[str, bool]] | None = None,
+        *,
+        unconfirmed: set[str] | None = None,
+        barrier: threading.Barrier | None = None,
+    ) -> None:
         self.script = list(script or [])  # per call: None (normal) or an exception to raise
         self.fail_bodies = dict(fail_bodies or {})  # body -> (code, sender_fault), until consumed when retryable
+        self.unconfirmed = set(unconfirmed or ())  # bodies left out of both Successful and Failed
+        self.barrier = barrier  # every call waits here until ``parties`` calls are in flight together
         self.calls: list[list[dict[str, Any]]] = []
         self.delivered: list[str] = []
         self._lock = threading.Lock()
@@ -149,12 +157,16 @@ class FlakySqs:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            time.sleep(0.002)  # long enough for other sending threads to overlap
+            if self.barrier is not None:
+                self.barrier.wait()  # raises BrokenBarrierError (after its timeout) if calls never overlap
             if action is not None:
                 raise action
             successful, failed = [], []
             with self._lock:
                 for entry in Entries:
+                    if entry["MessageBody"] in self.unconfirmed:
+                        self.delivered.append(entry["MessageBody"])  # SQS may or may not have it: unknown
+                        continue
                     scripted = self.fail_bodies.get(entry["MessageBody"])
                     if scripted:
                         code, sender_fault = scripted
@@ -215,10 +227,12 @@ def test_retries_give_up_after_the_last_attempt() -> None:
 
 
 def test_batches_are_sent_concurrently_up_to_the_limit() -> None:
-    fake = FlakySqs()
+    # Every call waits until four are in flight at once: only concurrent sending gets past the barrier,
+    # whatever the thread timing (40 calls, 10 rounds of 4).
+    fake = FlakySqs(barrier=threading.Barrier(4, timeout=30))
     report = sender(fake, concurrency=4).send([f"b{i}" for i in range(400)])
     assert report.sent == 400 and report.calls == 40
-    assert 1 < fake.max_in_flight <= 4
+    assert fake.max_in_flight == 4
     serial = FlakySqs()
     sender(serial, concurrency=1).send([f"b{i}" for i in range(50)])
     assert serial.max_in_flight == 1
@@ -227,3 +241,15 @@ def test_batches_are_sent_concurrently_up_to_the_limit() -> None:
 def test_fifo_requires_targets() -> None:
     with pytest.raises(ValueError, match="FIFO"):
         SqsSender(FlakySqs(), "https://sqs.us-east-1.amazonaws.com/1/q.fifo").send(["a"])
+
+
+def test_entries_sqs_neither_confirms_nor_fails_are_counted_as_unknown() -> None:
+    bodies = [f"body-{i}" for i in range(25)]
+    fake = FlakySqs(unconfirmed={"body-4", "body-11", "body-20"})
+    report = sender(fake).send(bodies)
+    assert report.sent == 22
+    [(error, positions)] = report.failures.items()
+    assert positions == [4, 11, 20]
+    assert error == (
+        "outcome unknown: SQS listed this entry neither in Successful nor in Failed; it may or may not be on the queue"
+    )

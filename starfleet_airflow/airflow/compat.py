@@ -17,6 +17,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "conf": ("airflow.sdk", "airflow.configuration"),
     "AssetOrTimeSchedule": ("airflow.sdk", "airflow.timetables.assets"),
     "CronDataIntervalTimetable": ("airflow.sdk", "airflow.timetables.interval"),
+    # Airflow's rule for which names hold secrets ([core] sensitive_var_conn_names adds to it).
+    "should_hide_value_for_key": ("airflow.sdk._shared.secrets_masker", "airflow.sdk.execution_time.secrets_masker"),
 }
 
 __all__ = list(_HOMES)

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.broken_dag import build_broken_dag
-from starfleet_airflow.airflow.naming import BROKEN_SUFFIX, DAG_ID_PREFIX, dag_id_for
+from starfleet_airflow.airflow.naming import (
+    BROKEN_SUFFIX,
+    DAG_ID_PREFIX,
+    collision_message,
+    dag_id_collisions,
+    dag_id_for,
+)
 from starfleet_airflow.airflow.schedules import wants_s3_events
 from starfleet_airflow.airflow.ship_dag import build_ship_dag
 from starfleet_airflow.core.config import load_configuration
@@ -62,8 +68,8 @@ def _build_dags(
         messages = [str(problem) for problem in configuration.errors] or ["the STARFLEET section is missing"]
         log.error("starfleet configuration %s is unusable:\n%s", configuration.config_dir, "\n".join(messages))
         dag = build_broken_dag(DAG_ID_PREFIX + "configuration" + BROKEN_SUFFIX, "STARFLEET configuration", messages)
-        return {dag.dag_id: dag}
-    if configuration.errors:
+        dags[dag.dag_id] = dag
+    elif configuration.errors:
         # Files that failed to parse: the ships they configure are missing; say so in one place.
         messages = [str(problem) for problem in configuration.errors]
         log.error("starfleet configuration problems:\n%s", "\n".join(messages))
@@ -77,17 +83,43 @@ def _build_dags(
         from starfleet_airflow.airflow.template_events import template_events_asset as build_asset
 
         template_events_asset = build_asset(configuration)
+    broken = _BrokenDags()
+    collisions = dag_id_collisions(registry.ships)
+    for dag_id, names in collisions.items():
+        message = collision_message(dag_id, names)
+        broken.add(dag_id, names, [f"{registry.ships[n].source_file}: {n}: {message}" for n in names])
+    colliding = {name for names in collisions.values() for name in names}
     for name, loaded in sorted(registry.ships.items()):
+        if name in colliding:
+            continue  # neither takes the id: its run history would mix two ships
         try:
             dag = build_ship_dag(loaded, configuration, template_events_asset=template_events_asset)
         except Exception as exc:  # a DAG that cannot be built must not hide the others
             log.exception("starfleet: cannot build the DAG of %s", name)
-            dag = build_broken_dag(
-                dag_id_for(name) + BROKEN_SUFFIX, name, [f"cannot build the DAG: {type(exc).__name__}: {exc}"]
-            )
+            broken.add(dag_id_for(name), [name], [f"cannot build the DAG: {type(exc).__name__}: {exc}"])
+            continue
         dags[dag.dag_id] = dag
     for ship, messages in sorted(_problems_by_ship(registry.errors).items()):
-        log.error("starfleet ship %s cannot be loaded:\n%s", ship, "\n".join(messages))
-        dag = build_broken_dag(dag_id_for(ship) + BROKEN_SUFFIX, ship, messages)
+        broken.add(dag_id_for(ship), [ship], messages)
+    for dag in broken.build():
         dags[dag.dag_id] = dag
     return dags
+
+
+class _BrokenDags:
+    """Placeholders by DAG id: ships whose names share an id share one placeholder naming them all."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[list[str], list[str]]] = {}
+
+    def add(self, dag_id: str, ships: list[str], messages: list[str]) -> None:
+        names, lines = self._by_id.setdefault(dag_id + BROKEN_SUFFIX, ([], []))
+        names.extend(ship for ship in ships if ship not in names)
+        lines.extend(messages)
+
+    def build(self) -> list[DAG]:
+        dags = []
+        for dag_id, (names, messages) in sorted(self._by_id.items()):
+            log.error("starfleet ship %s cannot be loaded:\n%s", ", ".join(names), "\n".join(messages))
+            dags.append(build_broken_dag(dag_id, ", ".join(names), messages))
+        return dags

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -19,6 +20,26 @@ def _yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
+MASK = "***"
+
+
+def _looks_secret(key: Any) -> bool:
+    """Airflow's secrets masker decides, on the key as written and in snake case (``PrivateKey`` -> ``private_key``)."""
+    from starfleet_airflow.airflow.compat import should_hide_value_for_key
+
+    text = str(key)
+    return should_hide_value_for_key(text) or should_hide_value_for_key(re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text))
+
+
+def masked(value: Any) -> Any:
+    """``value`` with the value of every key that looks secret (``SlackToken``, ``Password``...) replaced by ***."""
+    if isinstance(value, dict):
+        return {k: MASK if _looks_secret(k) else masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    return value
+
+
 def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[str, Any]:
     """The ``Airflow`` options with defaults applied, as YAML keys (what the run really uses)."""
     options = AirflowShipOptions().dump(loaded.airflow_options)
@@ -32,7 +53,7 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
 def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str) -> str:
     """The DAG's ``doc_md``."""
     options = loaded.airflow_options
-    section = _yaml({loaded.name: loaded.raw_section})
+    section = _yaml({loaded.name: masked(loaded.raw_section)})  # the docs panel is readable by every UI user
     effective = _yaml({"Airflow (effective)": effective_options(loaded, configuration)})
     commit_note = (
         "`commit` applies to inline runs; an SQS-fed ship Lambda takes it from its `STARFLEET_COMMIT`"
@@ -45,6 +66,19 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
         FanOutStrategy.ACCOUNT: "`templates`, `accounts` (ids or names)",
         FanOutStrategy.ACCOUNT_REGION: "`templates`, `accounts` (ids or names), `regions`",
     }[loaded.fan_out_strategy]
+    warnings = [str(p) for p in configuration.warnings] + [str(p) for p in loaded.warnings]
+    warning_lines = (
+        [
+            "## Configuration warnings",
+            "",
+            "Keys that nothing reads (ignored; `starfleet-airflow validate` fails on them):",
+            "",
+        ]
+        + [f"* `{line}`" for line in warnings]
+        + [""]
+        if warnings
+        else []
+    )
     return "\n".join(
         [
             f"# {loaded.name}",
@@ -65,6 +99,7 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
             "",
             f"Trigger with parameters to narrow a run (never to widen it): {narrowing}. {commit_note}",
             "",
+            *warning_lines,
             "## Configuration",
             "",
             "```yaml",

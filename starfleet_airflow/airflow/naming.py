@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 DAG_ID_PREFIX = "starfleet_"
@@ -24,6 +26,20 @@ def dag_id_for(ship_name: str) -> str:
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", ship_name).lower()
     snake = re.sub(r"[^a-z0-9_]+", "_", snake).strip("_")
     return DAG_ID_PREFIX + (snake or "ship")
+
+
+def dag_id_collisions(ship_names: Iterable[str]) -> dict[str, list[str]]:
+    """DAG ids that several ship names map to (``IAMRoleShip`` and ``IamRoleShip``), with those names."""
+    by_id: dict[str, list[str]] = defaultdict(list)
+    for name in sorted(set(ship_names)):
+        by_id[dag_id_for(name)].append(name)
+    return {dag_id: names for dag_id, names in by_id.items() if len(names) > 1}
+
+
+def collision_message(dag_id: str, ship_names: list[str]) -> str:
+    """What ``validate`` and the broken DAG say about a DAG id several ships map to."""
+    names = ", ".join(ship_names[:-1]) + f" and {ship_names[-1]}"
+    return f"{names} both map to the DAG id {dag_id}; expected one ship per DAG id (rename one of the ship classes)"
 
 
 def docstring_of(cls: type) -> str:

@@ -52,6 +52,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         catchup=False,
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
         max_active_runs=options["max_active_runs"],
+        dagrun_timeout=timedelta(seconds=options["run_timeout_seconds"]),
         default_args=default_args,
         on_failure_callback=run_failure_callback(loaded),
         params=ship_params(loaded),
@@ -63,17 +64,26 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         ],
     ) as dag:
 
-        @task(task_id="plan")
+        @task(task_id="plan", execution_timeout=timedelta(seconds=options["plan_timeout_seconds"]))
         def plan() -> list[dict[str, Any]]:
             with starfleet_task(loaded, configuration):
                 return plan_task(loaded, configuration, get_current_context())
 
-        @task(task_id="deliver", map_index_template="{{ " + UNIT_LABEL_KEY + " }}")
+        @task(
+            task_id="deliver",
+            map_index_template="{{ " + UNIT_LABEL_KEY + " }}",
+            execution_timeout=timedelta(seconds=options["deliver_timeout_seconds"]),
+        )
         def deliver(unit: dict[str, Any], snapshot: str) -> dict[str, Any]:
             with starfleet_task(loaded, configuration):
                 return deliver_task(loaded, configuration, unit, snapshot, get_current_context())
 
-        @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
+        @task(
+            task_id="report",
+            trigger_rule=TriggerRule.ALL_DONE,
+            retries=0,
+            execution_timeout=timedelta(seconds=options["report_timeout_seconds"]),
+        )
         def report(results: Any) -> dict[str, Any]:
             with starfleet_task(loaded, configuration):
                 return report_task(loaded, configuration, results, get_current_context())

@@ -8,6 +8,7 @@ asks "is this S3?" again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,3 +115,43 @@ def list_keys(location: Location, suffix: str = "", s3_client: Any = None) -> li
     if root.is_file():
         return [str(root)]
     return sorted(str(p) for p in root.rglob(f"*{suffix}") if p.is_file())
+
+
+def list_with_times(location: Location, suffix: str, s3_client: Any = None) -> list[tuple[str, datetime]]:
+    """``(key or path, last modified)`` of every object under ``location`` ending in ``suffix``."""
+    if location.is_s3:
+        if s3_client is None:
+            raise LocationError(f"{location}: an S3 client is needed to list it")
+        found: list[tuple[str, datetime]] = []
+        try:
+            for page in s3_client.get_paginator("list_objects_v2").paginate(
+                Bucket=location.bucket, Prefix=location.key
+            ):
+                found += [(o["Key"], o["LastModified"]) for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
+        except Exception as exc:
+            raise LocationError(f"{location}: cannot list ({exc})") from exc
+        return found
+    root = Path(location.key)
+    if not root.is_dir():
+        return []
+    return [
+        (str(p), datetime.fromtimestamp(p.stat().st_mtime, tz=timezone.utc))
+        for p in root.iterdir()
+        if p.is_file() and p.name.endswith(suffix)
+    ]
+
+
+def delete_keys(location: Location, keys: list[str], s3_client: Any = None) -> None:
+    """Delete objects (keys of ``location``'s bucket) or local files (paths); missing ones are no error."""
+    if location.is_s3:
+        if s3_client is None:
+            raise LocationError(f"{location}: an S3 client is needed to delete from it")
+        try:
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys per call
+                chunk = [{"Key": key} for key in keys[start : start + 1000]]
+                s3_client.delete_objects(Bucket=location.bucket, Delete={"Objects": chunk, "Quiet": True})
+        except Exception as exc:
+            raise LocationError(f"{location}: cannot delete ({exc})") from exc
+        return
+    for key in keys:
+        Path(key).unlink(missing_ok=True)

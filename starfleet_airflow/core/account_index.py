@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
+from starfleet_airflow.core.schemas.payload import ACCOUNT_ID_PATTERN
 
 ACTIVE = "ACTIVE"
 
@@ -101,8 +102,8 @@ class AccountIndex:
         """Parse JSON bytes; the fingerprint is the sha256 of exactly these bytes."""
         try:
             data = json.loads(raw)
-        except ValueError as exc:
-            raise AccountIndexError(f"{source}: not valid JSON ({exc})") from exc
+        except (ValueError, RecursionError) as exc:
+            raise AccountIndexError(f"{source}: not valid JSON ({exc})") from None
         return cls.from_dict(
             data, source=source, include_inactive=include_inactive, fingerprint=hashlib.sha256(raw).hexdigest()
         )
@@ -157,6 +158,9 @@ class AccountIndex:
 
 def _parse_account(account_id: str, raw: Any, where: str, problems: list[str]) -> Account | None:
     """One account entry; appends a message per problem and returns None when unusable."""
+    if not ACCOUNT_ID_PATTERN.match(account_id):
+        problems.append(f"{where}: expected a 12-digit AWS account id as the key")
+        return None
     if not isinstance(raw, dict):
         problems.append(f"{where}: expected an object")
         return None

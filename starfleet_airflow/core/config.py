@@ -22,7 +22,13 @@ from marshmallow import ValidationError
 from starfleet_airflow.aws.locations import Location, LocationError, parse_location
 from starfleet_airflow.core.index_plugins import DEFAULT_INDEX
 from starfleet_airflow.core.schemas import StarfleetDefaultAccountIndexSchema, StarfleetSchema, error_items
-from starfleet_airflow.core.yaml_loader import safe_load_yaml
+from starfleet_airflow.core.unknown_keys import (
+    DEFAULT_INDEX_KEYS,
+    STARFLEET_SECTION_KEYS,
+    declared_keys,
+    unknown_keys,
+)
+from starfleet_airflow.core.yaml_loader import CONFIG_LIMITS, safe_load_yaml
 
 CONFIG_DIR_ENV = "STARFLEET_CONFIG_DIR"
 DEFAULT_CONFIG_DIR = "config"
@@ -88,6 +94,12 @@ class Configuration:
     # ``STARFLEET.AccountIndex`` when it names a plugin (not Starfleet's JSON index): then there is no location.
     account_index_plugin: str | None = None
     errors: list[ConfigProblem] = field(default_factory=list)
+    # Keys nothing reads (often a typo): ``validate`` fails on them, the DAG docs show them, runs go on.
+    warnings: list[ConfigProblem] = field(default_factory=list)
+    # Files that could not be read (their text and why) and sections defined in several files: the
+    # sections they hold cannot be trusted (``core.config_blockers``).
+    unreadable: dict[Path, tuple[str, str]] = field(default_factory=dict)
+    duplicates: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -128,21 +140,23 @@ def configuration_files(config_dir: Path) -> list[Path]:
     )
 
 
-def _read_yaml(path: Path) -> tuple[Any, str | None]:
-    """Parse one file with ``yaml.safe_load``; the error names the line and column when YAML knows it."""
+def _read_yaml(path: Path) -> tuple[Any, str, str | None]:
+    """Parse one file within its bounds: ``(document, text, problem)``; the problem names line and column."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, f"cannot read the file ({exc})"
-    return safe_load_yaml(text)
+        return None, "", f"cannot read the file ({exc})"
+    document, problem = safe_load_yaml(text, CONFIG_LIMITS)
+    return document, text, problem
 
 
 def _merge_files(configuration: Configuration) -> None:
     """Read every file into ``raw``; record which file defined each section."""
     for path in configuration.files:
-        data, error = _read_yaml(path)
+        data, text, error = _read_yaml(path)
         if error:
             configuration._problem(None, None, error, file=path)
+            configuration.unreadable[path] = (text, error)
             continue
         if data is None:
             continue  # an empty file (or only comments) defines nothing
@@ -156,6 +170,7 @@ def _merge_files(configuration: Configuration) -> None:
             if name in configuration.section_files:
                 first = configuration.section_files[name]
                 configuration._problem(name, None, f"section defined twice: in {first} and in {path}", file=path)
+                configuration.duplicates.setdefault(name, [first]).append(path)
                 continue
             configuration.section_files[name] = path
             configuration.raw[name] = value
@@ -170,11 +185,20 @@ def _validate_starfleet(configuration: Configuration) -> None:
     if not isinstance(section, dict):
         configuration._problem(STARFLEET_SECTION, None, f"expected a mapping, got {type(section).__name__}")
         return
+    _flag_unknown_keys(
+        configuration, STARFLEET_SECTION, section, declared_keys(StarfleetSchema) | STARFLEET_SECTION_KEYS
+    )
     try:
         configuration.starfleet = StarfleetSchema().load(section)
     except ValidationError as exc:
         for key, message in error_items(exc.messages):
             configuration._problem(STARFLEET_SECTION, key, message)
+
+
+def _flag_unknown_keys(configuration: Configuration, name: str, section: dict[str, Any], known: set[str]) -> None:
+    file = configuration.section_files.get(name)
+    for key, message in unknown_keys(section, known):
+        configuration.warnings.append(ConfigProblem(file, name, key, message))
 
 
 def _location(configuration: Configuration, key: str, text: str) -> Location | None:
@@ -233,6 +257,8 @@ def _default_index_location(configuration: Configuration, section_name: str) -> 
     if not isinstance(section, dict):
         configuration._problem(section_name, None, f"expected a mapping, got {type(section).__name__}")
         return None
+    known = declared_keys(StarfleetDefaultAccountIndexSchema) | DEFAULT_INDEX_KEYS
+    _flag_unknown_keys(configuration, section_name, section, known)
     try:
         loaded = StarfleetDefaultAccountIndexSchema().load(section)
     except ValidationError as exc:

@@ -57,3 +57,15 @@ class AlertPriority(Enum):
     IMPORTANT = 2
     SUCCESS = 3
     INFORMATIONAL = 4
+
+
+class TargetCheck(Enum):
+    """What the SQS-fed Lambda checks about the target a message names before running the ship.
+
+    ``NONE`` trusts the queue, as Starfleet's workers do; ``INDEX`` runs only targets that the message's
+    own template selects when resolved against the account index (accounts of the organisation, enabled
+    regions, within ``ScopeToRegions``).
+    """
+
+    NONE = "NONE"
+    INDEX = "INDEX"

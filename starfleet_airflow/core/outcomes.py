@@ -13,11 +13,13 @@ SENT = "sent"  # an SQS target's outcome: the message is on the queue
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 INVALID = "invalid"
+TIMED_OUT = "timed out"  # an inline target still running at Airflow.TargetTimeoutSeconds
 
 
 @dataclass(frozen=True)
 class TargetOutcome:
-    """The result for one target: ``succeeded``, ``failed`` (the ship raised) or ``invalid`` (payload refused)."""
+    """The result for one target: ``succeeded``, ``failed`` (the ship raised), ``invalid`` (payload refused)
+    or ``timed out`` (still running at its time limit; what it changed is unknown)."""
 
     template: str
     account_id: str | None

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from starfleet_airflow.core.outcomes import FAILED, SENT, SUCCEEDED, UnitResult
+from starfleet_airflow.core.outcomes import FAILED, SENT, SUCCEEDED, TIMED_OUT, UnitResult
 from starfleet_airflow.core.resolve import Target
 
 DEFAULT_ROW_LIMIT = 1_000
@@ -37,6 +37,7 @@ class Report:
     targets: int = 0
     succeeded: int = 0
     failed: int = 0
+    timed_out: int = 0  # of ``failed``: inline targets still running at their time limit
     invalid_templates: int = 0
     undelivered: int = 0
     crashed_units: list[str] = field(default_factory=list)
@@ -63,6 +64,7 @@ class Report:
         """One sentence for the task log and the failure message."""
         counts = (
             f"{_count(self.targets, 'target')}: {self.succeeded} succeeded, {self.failed} failed"
+            + (f" ({self.timed_out} timed out)" if self.timed_out else "")
             + (f", {self.undelivered} with unknown outcome" if self.undelivered else "")
             + (f"; {_count(self.invalid_templates, 'invalid template')}" if self.invalid_templates else "")
         )
@@ -83,6 +85,7 @@ class Report:
             "targets": self.targets,
             "succeeded": self.succeeded,
             "failed": self.failed,
+            "timed_out": self.timed_out,
             "invalid_templates": self.invalid_templates,
             "undelivered": self.undelivered,
             "crashed_units": self.crashed_units,
@@ -127,19 +130,24 @@ def build_report(
     results: Sequence[Mapping[str, Any]],
     *,
     tolerance: Mapping[str, Any],
-    targets_of: Callable[[str], Sequence[Target]],
+    targets_of: Callable[[str], Sequence[Target]] | None,
     name_of: Callable[[str], str],
     row_limit: int = DEFAULT_ROW_LIMIT,
+    snapshot_problem: str | None = None,
 ) -> Report:
     """Combine the plan's summary and units and the deliver tasks' results into a ``Report``.
 
     ``targets_of(template_key)`` gives the template's full target list from the run snapshot and
     ``name_of(account_id)`` the account's name; units are matched to results by their ``unit`` number.
+    Without the snapshot (``targets_of`` None, ``snapshot_problem`` saying why) every target is still
+    counted: a unit's targets are one row, a failure names its position in its unit.
     """
     report = Report(ship=str(summary.get("ship", "")), tolerance=dict(tolerance), notes=list(summary.get("notes", [])))
     report.targets = int(summary.get("total_targets", 0))
     report.successes_listed = report.targets <= row_limit
     by_unit = {int(r["unit"]): UnitResult.from_dict(dict(r)) for r in results if r}
+    if targets_of is None:
+        report.notes.insert(0, f"{snapshot_problem}: targets are counted per work unit, not listed one by one")
 
     def row(template: str, target: Target | None, outcome: str, error: str | None, detail: Any = None) -> None:
         account_id = target.account_id if target else None
@@ -172,6 +180,10 @@ def build_report(
             report.undelivered += size
             report.crashed_units.append(str(unit.get("label") or unit["unit"]))
             counts[UNDELIVERED] = counts.get(UNDELIVERED, 0) + size
+            if targets_of is None:
+                why = f"the deliver task for this unit failed; {snapshot_problem}"
+                row(key, None, UNDELIVERED, f"{_count(size, 'target')} ({unit.get('label')}): {why}")
+                continue
             targets = targets_of(key)[int(unit["start"]) : int(unit["stop"])]
             for target in targets:
                 row(key, target, UNDELIVERED, "the deliver task for this unit failed; see its log")
@@ -186,12 +198,17 @@ def build_report(
         if result.outcomes is not None:  # inline: every target's outcome is in the result
             for outcome in result.outcomes:
                 status = outcome["status"]
+                report.timed_out += status == TIMED_OUT
                 if status == SUCCEEDED and not report.successes_listed:
                     continue
                 target = Target(outcome.get("account_id"), outcome.get("region"))
                 row(key, target, status, outcome.get("error"), outcome.get("detail"))
             continue
         if not failed_at and not report.successes_listed:
+            continue
+        if targets_of is None:
+            for position, error in sorted(failed_at.items()):
+                row(key, None, FAILED, f"target {position} of unit {result.unit} ({result.label}): {error}")
             continue
         targets = targets_of(key)[result.start : result.stop]
         for position, target in enumerate(targets):

@@ -20,7 +20,8 @@ from marshmallow import ValidationError
 from starfleet_airflow.aws.locations import Location, LocationError, list_keys, read_bytes
 from starfleet_airflow.core.schemas import flatten_errors
 from starfleet_airflow.core.ship import StarfleetWorkerShip
-from starfleet_airflow.core.yaml_loader import safe_load_yaml
+from starfleet_airflow.core.template_json import json_problems
+from starfleet_airflow.core.yaml_loader import TEMPLATE_LIMITS, safe_load_yaml
 
 TEMPLATE_SUFFIX = ".yaml"
 
@@ -50,12 +51,19 @@ class LoadedTemplate:
 
 
 def parse_template_bytes(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """``yaml.safe_load`` one template; the error names the line and what was expected."""
-    raw, problem = safe_load_yaml(data)
+    """Load one template within its bounds; it must be a mapping that survives JSON unchanged.
+
+    The one loader of templates (the template store, template files, the CLI): the error names the line
+    and what was expected, or each value JSON cannot carry (``core.template_json``).
+    """
+    raw, problem = safe_load_yaml(data, TEMPLATE_LIMITS)
     if problem is not None:
         return None, problem
     if not isinstance(raw, dict):
         return None, f"expected a mapping of template fields, got {'nothing' if raw is None else type(raw).__name__}"
+    problems = json_problems(raw)
+    if problems:
+        return None, "; ".join(problems)
     return raw, None
 
 

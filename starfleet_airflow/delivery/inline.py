@@ -2,7 +2,9 @@
 
 Targets run concurrently up to ``Airflow.Concurrency`` threads. Each target gets a fresh ship instance
 through ``runner.run_ship_for_target`` (the same path as the CLI and the Lambda handler), which turns
-any exception into a recorded outcome: one target's failure never stops the others.
+any exception into a recorded outcome: one target's failure never stops the others. Each target has
+``Airflow.TargetTimeoutSeconds``: one still running then is reported ``timed out`` and left behind on a
+daemon thread (``bounded_threads``), so a hung ship never holds its deliver task.
 
 boto3 sessions are not thread-safe, so each sending thread gets its own session from
 ``session_factory`` (the Airflow connection's credentials), created once per thread and reused for the
@@ -15,11 +17,11 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from starfleet_airflow.core.outcomes import FAILED, TargetOutcome
+from starfleet_airflow.core.outcomes import FAILED, TIMED_OUT, TargetOutcome
 from starfleet_airflow.core.runner import run_ship_for_target
+from starfleet_airflow.delivery.bounded_threads import run_with_limits
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from starfleet_airflow.core.registry import LoadedShip
@@ -53,8 +55,12 @@ def run_targets(
     run_context: RunContext,
     session_factory: Callable[[], Any] | None,
     concurrency: int,
+    target_timeout: float,
 ) -> list[TargetOutcome]:
-    """Run the ship for each target, concurrently; outcomes come back in the order of ``targets``."""
+    """Run the ship for each target, concurrently, each within ``target_timeout`` seconds.
+
+    Outcomes come back in the order of ``targets``; a target still running at its limit is ``timed out``.
+    """
     local = threading.local()
 
     def session() -> Any:
@@ -81,8 +87,20 @@ def run_targets(
             log.exception("%s: %s for %s/%s failed", loaded_ship.name, template_key, account_id, region)
             return TargetOutcome(template_key, account_id, region, FAILED, f"{type(exc).__name__}: {exc}")
 
-    workers = max(1, min(concurrency, len(targets)))
-    if workers == 1:
-        return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ship") as pool:
-        return list(pool.map(one, targets))
+    def timed_out(target: tuple[str | None, str | None]) -> TargetOutcome:
+        account_id, region = target
+        log.error(
+            "%s: %s for %s/%s timed out after %g s", loaded_ship.name, template_key, account_id, region, target_timeout
+        )
+        return TargetOutcome(
+            template_key,
+            account_id,
+            region,
+            TIMED_OUT,
+            f"timed out after {target_timeout:g} s (Airflow.TargetTimeoutSeconds); the ship may have made some"
+            " of its changes",
+        )
+
+    return run_with_limits(
+        targets, one, workers=concurrency, limit_seconds=target_timeout, on_timeout=timed_out, name="ship"
+    )

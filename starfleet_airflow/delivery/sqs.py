@@ -6,6 +6,8 @@
   real SQS round trip is ~15 ms and 8,500 of them in a row take two minutes.
 * Entries SQS reports as failed for a reason on its side (throttling, internal errors) are sent again
   with exponential backoff; what still fails, or fails for the sender's fault, is reported per target.
+  Only entries SQS lists as ``Successful`` count as sent: one a response leaves out of both lists is
+  reported with an unknown outcome (never counted as sent, never sent again).
 * Message attributes carry the DAG run id, the ship and the template, for tracing on the consumer side
   (Starfleet workers ignore them). FIFO queues (``.fifo``) get a message group per account, so one
   account's messages are processed in order while accounts proceed in parallel, and a deterministic
@@ -75,6 +77,11 @@ QUEUE_LEVEL_CODES = frozenset(
 )
 
 
+UNCONFIRMED = (
+    "outcome unknown: SQS listed this entry neither in Successful nor in Failed; it may or may not be on the queue"
+)
+
+
 @dataclass
 class SendReport:
     """What ``SqsSender.send`` did: counts and every failure, by error message."""
@@ -141,9 +148,16 @@ class SqsSender:
             for batch in batches:
                 self._send_batch(batch, entries, report)
         else:
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send") as pool:
+            pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send")
+            try:
                 for future in [pool.submit(self._send_batch, b, entries, report) for b in batches]:
                     future.result()
+            except BaseException:
+                # The task's execution_timeout (or a kill) stops the unit now: batches not yet started are
+                # cancelled, calls in flight end within botocore's own timeouts; nothing waits for them.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         return report
 
     def build_entries(
@@ -207,12 +221,17 @@ class SqsSender:
             failed: set[int] = set()
             for item in response.get("Failed") or []:
                 position = int(item["Id"])
+                if position not in pending:
+                    continue  # an id this call did not send
                 failed.add(position)
                 errors[position] = f"{item.get('Code', 'Error')}: {item.get('Message', '')}".rstrip(": ")
                 if not item.get("SenderFault") or item.get("Code") in RETRYABLE_CODES:
                     retry[position] = pending[position]
-            for position in pending.keys() - failed:
+            confirmed = {int(item["Id"]) for item in response.get("Successful") or []} & pending.keys()
+            for position in confirmed - failed:
                 errors.pop(position, None)  # delivered
+            for position in pending.keys() - failed - confirmed:
+                errors[position] = UNCONFIRMED  # not sent again: it may be on the queue already
             pending = retry
             if not pending:
                 break

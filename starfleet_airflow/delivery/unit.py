@@ -74,6 +74,7 @@ def deliver_unit(
         run_context=run_context,
         session_factory=session_factory,
         concurrency=options["concurrency"],
+        target_timeout=options["target_timeout_seconds"],
     )
     result.outcomes = []
     for position, outcome in enumerate(outcomes):

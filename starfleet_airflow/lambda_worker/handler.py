@@ -11,28 +11,31 @@ Deploy the package (with the ships and the configuration folder) as one Lambda p
   mapping's ``FunctionResponseTypes``.
 
 Each message body is a template as Starfleet's Starbase sends it (``StarbaseAssignedAccount`` /
-``StarbaseAssignedRegion`` set). The handler returns a partial batch response: only messages whose
-target failed, or that are not valid payloads, are listed, so only they return to the queue and, after
-the queue's redrive limit, land in its dead-letter queue. A configuration or ship that cannot be loaded
-raises: the whole batch is retried, since nothing was processed.
+``StarbaseAssignedRegion`` set). The handler returns a partial batch response (``lambda_worker.batch``):
+only messages whose target failed, or that are refused, are listed, so only they return to the queue
+and, after the queue's redrive limit, land in its dead-letter queue; on a FIFO queue the rest of a
+failed message's group comes back with it, unprocessed, to keep the group's order. A configuration or
+ship that cannot be loaded, or an event that is not an SQS batch, raises: the whole batch is retried,
+since nothing was processed.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from typing import Any
 
+from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.config import load_configuration
+from starfleet_airflow.core.enums import TargetCheck
+from starfleet_airflow.core.index_cache import cached_account_index
 from starfleet_airflow.core.registry import LoadedShip, load_ships
-from starfleet_airflow.core.render import ACCOUNT_KEY, REGION_KEY
-from starfleet_airflow.core.runner import run_ship_for_target
-from starfleet_airflow.core.ship import RunContext
 from starfleet_airflow.core.starfleet_configuration import STARFLEET_CONFIGURATION
+from starfleet_airflow.lambda_worker.batch import process_batch
+from starfleet_airflow.lambda_worker.records import LambdaEventError
 from starfleet_airflow.lambda_worker.starfleet_runtime import prepare_starfleet_runtime
 
-log = logging.getLogger(__name__)
+__all__ = ["LambdaConfigurationError", "LambdaEventError", "commit_from_environment", "handler", "loaded_ship"]
+
 
 SHIP_ENV = "STARFLEET_SHIP"
 COMMIT_ENV = "STARFLEET_COMMIT"
@@ -70,49 +73,22 @@ def loaded_ship() -> LoadedShip:
     return _LOADED[key]
 
 
-def _payload(record: dict[str, Any]) -> dict[str, Any]:
-    body = record.get("body")
-    if not isinstance(body, str):
-        raise ValueError("the SQS record has no body")
-    payload = json.loads(body)
-    if not isinstance(payload, dict):
-        raise ValueError(f"expected a JSON object (a payload template), got {type(payload).__name__}")
-    return payload
+def _target_index(ship: LoadedShip) -> AccountIndex | None:
+    """The account index to check targets against, when ``Airflow.LambdaTargetCheck`` asks for it."""
+    if ship.airflow_options.get("lambda_target_check", TargetCheck.NONE) is not TargetCheck.INDEX:
+        return None
+    location = STARFLEET_CONFIGURATION.configuration.account_index_location
+    if location is None:
+        raise LambdaConfigurationError(
+            f"{ship.name}: Airflow.LambdaTargetCheck is INDEX but the configuration names no account index"
+        )
+    import boto3
+
+    include_inactive = bool(ship.starfleet_configuration.get("include_inactive_accounts"))
+    return cached_account_index(location, boto3.Session(), include_inactive=include_inactive)
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, list[dict[str, str]]]:
+def handler(event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
     """Run the ship once per SQS record; report the records that failed (partial batch response)."""
     ship = loaded_ship()
-    commit = commit_from_environment()
-    failures: list[dict[str, str]] = []
-    for record in event.get("Records") or []:
-        message_id = str(record.get("messageId", ""))
-        try:
-            payload = _payload(record)
-        except ValueError as exc:
-            log.error("%s: message %s is not a payload: %s", ship.name, message_id, exc)
-            failures.append({"itemIdentifier": message_id})
-            continue
-        run_context = RunContext(
-            extra={
-                "invoked_by": "lambda",
-                "message_id": message_id,
-                "aws_request_id": getattr(context, "aws_request_id", None),
-            }
-        )
-        outcome = run_ship_for_target(
-            ship,
-            payload,
-            payload.get(ACCOUNT_KEY),
-            payload.get(REGION_KEY),
-            commit,
-            run_context=run_context,
-            template=str(payload.get("TemplateName", "<template>")),
-        )
-        where = "/".join(p for p in (outcome.account_id, outcome.region) if p) or "single invocation"
-        if outcome.ok:
-            log.info("%s: %s for %s succeeded (commit=%s)", ship.name, outcome.template, where, commit)
-        else:
-            log.error("%s: %s for %s %s: %s", ship.name, outcome.template, where, outcome.status, outcome.error)
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return process_batch(ship, event, context, commit=commit_from_environment(), index=_target_index(ship))

@@ -15,7 +15,7 @@ from typing import Any
 
 from starfleet_airflow.airflow.connections import store_client_factory
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
-from starfleet_airflow.aws.locations import Location, read_bytes
+from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
@@ -27,6 +27,7 @@ from starfleet_airflow.core.index_plugins import (
 from starfleet_airflow.core.plan import Narrowing, PlanError, PlanRefused, plan_run
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.snapshot import write_snapshot
+from starfleet_airflow.core.snapshot_retention import prune_snapshots
 from starfleet_airflow.core.templates import TemplateStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,26 @@ def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
         raise  # the plugin's own failure may be transient: Airflow retries
     except AccountIndexPluginError as exc:  # no such plugin, or not Starfleet's interface: a retry reads the same
         raise AirflowFailException(str(exc)) from exc
+
+
+def _prune(
+    loaded: LoadedShip, configuration: Configuration, root: Location, keep: str, store_client: Callable[[], Any]
+) -> None:
+    """Snapshot retention after storing this run's; a failure to prune is logged, never fails the plan."""
+    try:
+        deleted = prune_snapshots(
+            root,
+            loaded.name,
+            keep_latest=configuration.starfleet.get("snapshot_keep_latest", 10),
+            max_age_days=configuration.starfleet.get("snapshot_max_age_days", 30),
+            s3_client=store_client() if root.is_s3 else None,
+            keep=keep,
+        )
+    except LocationError as exc:
+        log.warning("%s: could not prune old run snapshots: %s", loaded.name, exc)
+        return
+    if deleted:
+        log.info("%s: pruned %d run snapshot(s) past STARFLEET.SnapshotMaxAgeDays", loaded.name, len(deleted))
 
 
 def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -96,12 +117,14 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
             include_inactive=bool(configuration.starfleet.get("include_inactive_accounts")),
             targets_per_unit=loaded.airflow_options.get("targets_per_unit"),
             only_template_keys=template_keys_for_run(context, loaded, configuration),
+            index_max_age_hours=configuration.starfleet.get("account_index_max_age_hours", 72),
         )
     except PlanRefused as exc:
         raise AirflowFailException(f"refused: {exc}") from exc
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
     location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
+    _prune(loaded, configuration, snapshot_root, location, store_client)
     commit = commit_of(context, loaded)
     if (
         loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS

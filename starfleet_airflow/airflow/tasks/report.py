@@ -13,6 +13,7 @@ from starfleet_airflow.airflow.tasks.context import view_of_snapshot
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.report import build_report
+from starfleet_airflow.core.snapshot import SnapshotError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,13 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
     units = ti.xcom_pull(task_ids="plan")
     if summary is None or units is None:
         raise AirflowFailException(f"{loaded.name}: the plan task did not finish; its log says why")
-    view = view_of_snapshot(loaded, configuration, summary["snapshot"]) if units else None
+    view, snapshot_problem = None, None
+    if units:
+        try:
+            view = view_of_snapshot(loaded, configuration, summary["snapshot"])
+        except SnapshotError as exc:  # deleted (retention, by hand) or unreadable: report without target lists
+            snapshot_problem = str(exc)
+            log.error("%s: %s; every target is still counted, per work unit", loaded.name, exc)
     # One slice request for every mapped result (iterating would ask item by item, then log an "error"
     # for the index past the end).
     values = list(results[:]) if results is not None else []
@@ -35,8 +42,9 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
         units,
         [r for r in values if r],
         tolerance=loaded.airflow_options["failure_tolerance"],
-        targets_of=(lambda key: view.targets(key)) if view else (lambda key: []),
+        targets_of=_targets_of(view, snapshot_problem),
         name_of=(lambda account_id: view.index.name_of(account_id)) if view else (lambda account_id: account_id),
+        snapshot_problem=snapshot_problem,
     )
     log.info("%s report\n%s", loaded.name, report.table())
     if not report.ok:
@@ -44,3 +52,10 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
         ti.xcom_push(key="report", value=report.to_dict())
         raise AirflowFailException(report.verdict())
     return report.to_dict()
+
+
+def _targets_of(view: Any, snapshot_problem: str | None) -> Any:
+    """Target lists from the snapshot; None when it is lost (the report then counts per unit)."""
+    if view is not None:
+        return view.targets
+    return None if snapshot_problem else (lambda key: [])

@@ -7,19 +7,19 @@ work units to the mapped deliver tasks.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
-from starfleet_airflow.core.plan.errors import PlanRefused
-from starfleet_airflow.core.plan.narrowing import Narrowing
+from starfleet_airflow.core.index_health import DEFAULT_MAX_AGE_HOURS, empty_index_problem, stale_index_note
+from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
+from starfleet_airflow.core.plan.narrowing import LISTED_LIMIT, Narrowing, listed
 from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
-from starfleet_airflow.core.render import BodyRenderer, RenderError
 from starfleet_airflow.core.resolve import (
     Target,
     resolve_accounts,
@@ -29,6 +29,7 @@ from starfleet_airflow.core.resolve import (
 from starfleet_airflow.core.schemas import check_regions
 from starfleet_airflow.core.ship import StarfleetWorkerShip
 from starfleet_airflow.core.snapshot import RunSnapshot
+from starfleet_airflow.core.template_json import json_problems
 from starfleet_airflow.core.templates import LoadedTemplate, select_templates, validate_template
 
 log = logging.getLogger(__name__)
@@ -85,17 +86,6 @@ class RunPlan:
         }
 
 
-def _json_safe(raw: dict[str, Any]) -> str | None:
-    """Why the template cannot travel as JSON (Starfleet's message format), or None when it can."""
-    try:
-        renderer = BodyRenderer(raw)
-    except RenderError as exc:
-        return str(exc)
-    if json.loads(renderer.template_json) != raw:
-        return "the template does not survive JSON encoding unchanged (non-string mapping keys?)"
-    return None
-
-
 def _resolve_account_values(values: Iterable[str], index: AccountIndex) -> tuple[list[str], list[str]]:
     """Trigger values (ids or names) -> account ids; and the values the index does not know."""
     ids: set[str] = set()
@@ -123,12 +113,16 @@ def plan_run(
     include_inactive: bool = False,
     targets_per_unit: int | None = None,
     only_template_keys: Collection[str] | None = None,
+    now: datetime | None = None,
+    index_max_age_hours: int = DEFAULT_MAX_AGE_HOURS,
 ) -> RunPlan:
     """Validate, narrow, resolve and cut; raises ``PlanRefused`` for a narrowing it must not honour.
 
     ``templates`` are every template under the ship's ``TemplatePrefix`` as listed at run start;
     ``only_template_keys`` restricts the run to those keys (an S3-triggered run names the templates
-    that changed); keys it names that were not listed are noted and skipped.
+    that changed); keys it names that were not listed are noted and skipped. An index without (ACTIVE)
+    accounts raises ``PlanError`` for ships that fan out; one older than ``index_max_age_hours`` at
+    ``now`` is noted.
     """
     narrowing = narrowing or Narrowing()
     ship = ship_class.get_worker_ship_name()
@@ -146,9 +140,9 @@ def plan_run(
     if narrowing.templates:
         chosen, unmatched = select_templates(chosen, list(narrowing.templates), template_prefix)
         if unmatched:
-            names = ", ".join(t.name or t.key for t in templates) or "none"
+            names = listed([t.name or t.key for t in templates]) or "none"
             raise PlanRefused(
-                f"templates {', '.join(map(repr, unmatched))} are not templates of {ship}"
+                f"templates {listed(list(map(repr, unmatched)))} are not templates of {ship}"
                 f" (under TemplatePrefix {template_prefix!r}: {names})"
             )
     if strategy is FanOutStrategy.SINGLE_INVOCATION and (narrowing.accounts or narrowing.regions):
@@ -162,9 +156,9 @@ def plan_run(
         if not template.ok or template.raw is None:
             invalid.append(InvalidTemplate(template.key, [template.error or "could not be loaded"]))
             continue
-        problem = _json_safe(template.raw)
-        if problem:
-            invalid.append(InvalidTemplate(template.key, [problem]))
+        problems = json_problems(template.raw)  # the loader's check; templates built in memory need it too
+        if problems:
+            invalid.append(InvalidTemplate(template.key, problems))
             continue
         payload, errors = validate_template(ship_class, template.raw)
         if payload is None:
@@ -173,6 +167,15 @@ def plan_run(
         valid[template.key] = (template, payload)
 
     index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
+    if strategy is not FanOutStrategy.SINGLE_INVOCATION:
+        problem = empty_index_problem(index_data, index)
+        if problem:
+            raise PlanError(problem)
+        stale = stale_index_note(
+            index_data, index_source, now=now or datetime.now(timezone.utc), max_age_hours=index_max_age_hours
+        )
+        if stale:
+            notes.append(stale)
     scope = sorted(scope_to_regions)
 
     account_ids: list[str] = []
@@ -180,7 +183,7 @@ def plan_run(
         account_ids, unknown = _resolve_account_values(narrowing.accounts, index)
         if unknown:
             raise PlanRefused(
-                f"accounts {', '.join(map(repr, unknown))} are not in the account index {index_source}"
+                f"accounts {listed(list(map(repr, unknown)))} are not in the account index {index_source}"
                 " (give 12-digit ids or account names)"
             )
         selected: set[str] = set()
@@ -188,9 +191,10 @@ def plan_run(
             selected |= resolve_accounts(payload, index)
         outside = [a for a in account_ids if a not in selected]
         if outside:
+            labels = [account_label(index, a) for a in outside[:LISTED_LIMIT]] + outside[LISTED_LIMIT:]
             raise PlanRefused(
-                f"accounts {', '.join(account_label(index, a) for a in outside)} are not selected by the"
-                f" templates of this run ({', '.join(valid) or 'none valid'}); a trigger can only narrow a run"
+                f"accounts {listed(labels)} are not selected by the"
+                f" templates of this run ({listed(list(valid)) or 'none valid'}); a trigger can only narrow a run"
             )
     if narrowing.regions:
         problems = check_regions(list(narrowing.regions))
@@ -202,8 +206,8 @@ def plan_run(
         outside_regions = [r for r in narrowing.regions if r not in selected_regions]
         if outside_regions:
             raise PlanRefused(
-                f"regions {', '.join(outside_regions)} are not selected by the templates of this run"
-                f" ({', '.join(valid) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
+                f"regions {listed(outside_regions)} are not selected by the templates of this run"
+                f" ({listed(list(valid)) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
                 " a trigger can only narrow a run"
             )
 

@@ -12,10 +12,12 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.config_blockers import blockers
 from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.registry.discovery import default_ships_dir, discover_ships
 from starfleet_airflow.core.registry.models import DiscoveredShip, LoadedShip, ShipProblem, ShipRegistry
 from starfleet_airflow.core.schemas import (
+    AirflowShipOptions,
     BaseAccountPayloadTemplate,
     BaseAccountRegionPayloadTemplate,
     WorkerShipBaseConfigurationTemplate,
@@ -23,6 +25,7 @@ from starfleet_airflow.core.schemas import (
     error_items,
 )
 from starfleet_airflow.core.ship import StarfleetWorkerShip
+from starfleet_airflow.core.unknown_keys import SHIP_SECTION_KEYS, declared_keys, split_ship_keys, unknown_key_message
 
 # The payload base class each strategy needs: the fan-out reads these fields to find its targets.
 REQUIRED_PAYLOAD_BASE: dict[FanOutStrategy, type[Schema]] = {
@@ -63,11 +66,24 @@ def check_ship_class(ship_class: type[StarfleetWorkerShip]) -> list[str]:
     return problems
 
 
+def _suggest(key: str, message: str, section_keys: set[str]) -> str:
+    """Marshmallow's "Unknown field." with a "did you mean" (the section's own keys, or the Airflow mapping's)."""
+    if message != "Unknown field.":
+        return message
+    parent, _, name = key.rpartition(".")
+    known = section_keys if not parent else declared_keys(AirflowShipOptions) if parent == "Airflow" else None
+    return unknown_key_message(name, known) if known else message
+
+
 def _load_one(discovered: DiscoveredShip, configuration: Configuration, registry: ShipRegistry) -> LoadedShip | None:
     name = discovered.name
     raw_section = configuration.raw.get(name)
     source_file = configuration.section_files.get(name)
     file_text = str(source_file) if source_file else None
+    reasons = blockers(configuration, name)
+    if reasons:  # a broken DAG of its own, never a ship built from half a configuration, never a gap
+        registry.errors.extend(ShipProblem(name, str(file) if file else None, reason) for file, reason in reasons)
+        return None
     if raw_section is None:
         registry.unconfigured.append(name)
         return None
@@ -78,11 +94,18 @@ def _load_one(discovered: DiscoveredShip, configuration: Configuration, registry
     if not isinstance(raw_section, dict):
         registry.errors.append(ShipProblem(name, file_text, f"expected a mapping, got {type(raw_section).__name__}"))
         return None
+    schema = discovered.ship_class.configuration_template_class
+    section_keys = declared_keys(schema) | SHIP_SECTION_KEYS
+    typos, undeclared = split_ship_keys(raw_section, section_keys)
+    registry.warnings.extend(ShipProblem(name, file_text, message, key) for key, message in typos)
+    registry.notices.extend(ShipProblem(name, file_text, message, key) for key, message in undeclared)
+    warnings = [ShipProblem(name, file_text, message, key) for key, message in typos + undeclared]
     try:
-        validated = discovered.ship_class.configuration_template_class().load(raw_section)
+        validated = schema().load(raw_section)
     except ValidationError as exc:
         registry.errors.extend(
-            ShipProblem(name, file_text, message, key or None) for key, message in error_items(exc.messages)
+            ShipProblem(name, file_text, _suggest(key, message, section_keys), key or None)
+            for key, message in error_items(exc.messages)
         )
         return None
     if not validated["enabled"]:
@@ -95,6 +118,7 @@ def _load_one(discovered: DiscoveredShip, configuration: Configuration, registry
         source_file=source_file,
         starfleet_configuration=configuration.starfleet,
         origin=discovered.origin,
+        warnings=tuple(warnings),
     )
 
 

@@ -49,6 +49,7 @@ class LoadedShip:
     source_file: Path | None
     starfleet_configuration: dict[str, Any]
     origin: str = ""
+    warnings: tuple[ShipProblem, ...] = ()  # keys of its section that nothing reads
 
     @property
     def name(self) -> str:
@@ -82,6 +83,9 @@ class ShipRegistry:
 
     ships: dict[str, LoadedShip] = field(default_factory=dict)
     errors: list[ShipProblem] = field(default_factory=list)
+    warnings: list[ShipProblem] = field(default_factory=list)  # unknown keys, enabled or disabled ships
+    # Undeclared keys of a ship's own section that are no near miss: kept for the ship to read (not fatal).
+    notices: list[ShipProblem] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     unconfigured: list[str] = field(default_factory=list)
     discovered: dict[str, DiscoveredShip] = field(default_factory=dict)

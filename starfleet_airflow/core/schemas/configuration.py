@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, InvocationSource
+from starfleet_airflow.core.enums import DeliveryMode, EventBridgeFrequency, InvocationSource, TargetCheck
 from starfleet_airflow.core.schemas.alerts import (
     SLACK_API_URL,
     AlertConfiguration,
@@ -56,6 +56,11 @@ class FailureTolerance(fields.Field):
         raise self.make_error("invalid")
 
 
+def _seconds(data_key: str, default: int) -> fields.Integer:
+    """A time limit in whole seconds (at least one)."""
+    return fields.Integer(data_key=data_key, load_default=default, validate=validate.Range(min=1))
+
+
 class AirflowShipOptions(Schema):
     """Per-ship keys that only this orchestrator reads; all optional, Starfleet ignores them."""
 
@@ -71,6 +76,24 @@ class AirflowShipOptions(Schema):
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
     # Replaces STARFLEET.FailureNotifications for this ship when given ([] turns them off).
     failure_notifications = failure_notifications_field()
+    # Nothing may hang: every task, every run and every inline target has a time limit.
+    plan_timeout_seconds = _seconds("PlanTimeoutSeconds", 600)
+    deliver_timeout_seconds = _seconds("DeliverTimeoutSeconds", 3_600)
+    report_timeout_seconds = _seconds("ReportTimeoutSeconds", 600)
+    run_timeout_seconds = _seconds("RunTimeoutSeconds", 21_600)
+    target_timeout_seconds = _seconds("TargetTimeoutSeconds", 900)  # a Lambda's own maximum
+    # Read by the SQS-fed Lambda (lambda_worker): what it checks about a message's target before running it.
+    lambda_target_check = fields.Enum(TargetCheck, data_key="LambdaTargetCheck", load_default=TargetCheck.NONE)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _target_within_task(self, data: dict[str, Any], **kwargs: Any) -> None:
+        target, task = data["target_timeout_seconds"], data["deliver_timeout_seconds"]
+        if target >= task:
+            raise ValidationError(
+                f"expected less than Airflow.DeliverTimeoutSeconds ({task}), got {target}: a target that hangs"
+                " must time out before its deliver task does, or the task loses every outcome of its unit",
+                "TargetTimeoutSeconds",
+            )
 
 
 class WorkerShipBaseConfigurationTemplate(Schema):
@@ -144,7 +167,16 @@ class StarfleetSchema(Schema):
     template_location = fields.String(data_key="TemplateLocation", load_default=None)
     account_index_location = fields.String(data_key="AccountIndexLocation", load_default=None)
     snapshot_location = fields.String(data_key="SnapshotLocation", load_default=None)
+    # Each plan prunes its ship's snapshots older than this many days beyond the newest few (0: keep all).
+    snapshot_max_age_days = fields.Float(data_key="SnapshotMaxAgeDays", load_default=30, validate=validate.Range(min=0))
+    snapshot_keep_latest = fields.Integer(
+        data_key="SnapshotKeepLatest", load_default=10, validate=validate.Range(min=0)
+    )
     include_inactive_accounts = fields.Boolean(data_key="IncludeInactiveAccounts", load_default=False)
+    # A run notes (in its report) an index generated longer ago than this; 0: never.
+    account_index_max_age_hours = fields.Integer(
+        data_key="AccountIndexMaxAgeHours", load_default=72, validate=validate.Range(min=0)
+    )
     aws_conn_id = fields.String(data_key="AwsConnId", load_default="aws_default")
     # The SQS queue receiving the template bucket's s3:ObjectCreated:* notifications (S3 invocation source).
     template_events_queue_url = queue_url_field("TemplateEventsQueueUrl")

@@ -26,4 +26,5 @@ def check_regions(regions: list[str] | set[str]) -> list[str]:
     unknown = sorted(set(regions) - supported_regions())
     if not unknown:
         return []
-    return [f"unknown region(s) {', '.join(unknown)}; expected AWS region names such as us-east-1"]
+    named = ", ".join(unknown[:10]) + (f" ... and {len(unknown) - 10:,} more" if len(unknown) > 10 else "")
+    return [f"unknown region(s) {named}; expected AWS region names such as us-east-1"]

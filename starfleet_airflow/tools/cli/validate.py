@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from starfleet_airflow.airflow.naming import collision_message, dag_id_collisions
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
 from starfleet_airflow.core.index_plugins import AccountIndexPluginError, find_index_plugin
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
@@ -26,6 +27,16 @@ def _orphan_sections(configuration: Configuration, registry: ShipRegistry) -> li
         f"{configuration.section_files[name]}: {name}: section names no known ship; ignored"
         for name in configuration.raw
         if name not in known and name not in registry.discovered
+    ]
+
+
+def _dag_id_collisions(configuration: Configuration, registry: ShipRegistry) -> list[str]:
+    """Configured ships (enabled or not) whose names map to one DAG id."""
+    configured = [name for name in registry.discovered if name in configuration.raw]
+    return [
+        f"{configuration.section_files.get(name, '<configuration>')}: {name}: {collision_message(dag_id, names)}"
+        for dag_id, names in dag_id_collisions(configured).items()
+        for name in names
     ]
 
 
@@ -59,12 +70,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
             find_index_plugin(configuration.account_index_plugin)
         except AccountIndexPluginError as exc:
             errors.append(f"{configuration.section_files.get(STARFLEET_SECTION)}: {exc}")
+    errors += _dag_id_collisions(configuration, registry)
+    errors += [str(p) for p in configuration.warnings] + [str(p) for p in registry.warnings]
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
             counts[name] = _validate_templates(workspace, ship, errors)
     for warning in _orphan_sections(configuration, registry):
         warn(warning)
+    for notice in registry.notices:
+        warn(str(notice))
     if errors:
         print_errors(errors)
         print(f"{len(errors)} problem(s) found", file=sys.stderr)
