@@ -34,6 +34,7 @@ from starfleet_airflow.devtools.stack.settings import (
 )
 
 DAGS_TIMEOUT = 240.0
+PARALLEL = frozenset({"scheduler", "dag-processor", "triggerer", *WORKERS})
 
 
 class Stack:
@@ -58,18 +59,29 @@ class Stack:
                 self.say("postgres: cluster initialised")
             if component.name == "api-server":
                 self._migrate()
-            self._ensure(component)
+            if component.name in PARALLEL:
+                continue
+            self._start(component)
+            self._wait_ready(component)
             if component.name == "postgres":
                 postgres.create_database(settings)
             if component.name == "stand-in":
                 self._ensure_index()
+        # The Airflow components after the api-server only need the database and the api-server: start them
+        # together, then wait for each (their imports overlap instead of queueing).
+        later = [component for component in self.components if component.name in PARALLEL]
+        for component in later:
+            self._start(component)
+        for component in later:
+            self._wait_ready(component)
         self._wait_for_dags()
         self.write_env()
         seconds = time.monotonic() - started
         self.say(f"stack up in {seconds:.1f} s: {settings.api_url} (user {ADMIN_USER}); env in {settings.env_file}")
         return seconds
 
-    def _ensure(self, component: Component) -> None:
+    def _start(self, component: Component) -> None:
+        """Start the component unless it already runs with the same settings."""
         settings = self.settings
         running = processes.find(settings.run_dir, component.name)
         wanted = processes.fingerprint(component.argv, component.env, component.cwd)
@@ -95,7 +107,10 @@ class Stack:
                 component.cwd,
                 user=component.user,
             )
-            self.say(f"{component.name}: started (pid {running.pid}), waiting until it is ready")
+            self.say(f"{component.name}: started (pid {running.pid})")
+
+    def _wait_ready(self, component: Component) -> None:
+        settings = self.settings
         check = readiness(settings, self.api)
         log = settings.log_dir / f"{component.name}.log"
         try:
@@ -211,8 +226,9 @@ class Stack:
     def down(self) -> list[str]:
         """Stop every component (reverse order); returns the ports still listened on (should be none)."""
         for component in reversed(self.components):
+            started = time.monotonic()
             if processes.stop(self.settings.run_dir, component.name, sig=component.stop_signal):
-                self.say(f"{component.name}: stopped")
+                self.say(f"{component.name}: stopped in {time.monotonic() - started:.1f} s")
         left = []
         for component in self.components:
             for key in (component.port, *component.extra_ports):
