@@ -7,7 +7,7 @@ pid under ``.starfleet/stack/run/``; ``down`` stops exactly those. Tests and scr
 ``.starfleet/stack/stack.env`` (``StackEnv``) and talk to the stack through ``AirflowApi``.
 
 Modules: ``settings`` (ports, folders, secrets, every component's environment), ``processes`` (start,
-find, stop by pid), ``postgres``, ``stand_in`` (the moto process), ``components`` (what runs and how it
+find, stop by pid), ``postgres``, ``stand_in_process`` (the moto process), ``components`` (what runs and how it
 is checked), ``api`` (the REST client), ``control`` (up/down/status), ``hostname`` (Airflow's
 ``hostname_callable`` for the workers).
 """

@@ -104,7 +104,7 @@ def components(settings: StackSettings, airflow_env: Mapping[str, str]) -> list[
             [
                 python,
                 "-m",
-                "starfleet_airflow.devtools.stack.stand_in",
+                "starfleet_airflow.devtools.stack.stand_in_process",
                 "--config-dir",
                 str(settings.config_dir),
                 "--host",

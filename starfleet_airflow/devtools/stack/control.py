@@ -173,8 +173,8 @@ class Stack:
 
     def _wait_for_dags(self) -> None:
         """Every enabled ship's DAG parsed and registered, and no import error."""
-        from starfleet_airflow.config import load_configuration
-        from starfleet_airflow.registry import load_ships
+        from starfleet_airflow.core.config import load_configuration
+        from starfleet_airflow.core.registry import load_ships
 
         expected = len(load_ships(load_configuration(self.settings.config_dir)).ships)
         deadline = time.monotonic() + DAGS_TIMEOUT

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from starfleet_airflow.devtools.demo_airflow import demo_environment
+from starfleet_airflow.devtools.demo.airflow_env import demo_environment
 
 REPO = Path(__file__).resolve().parents[3]
 HOST = "127.0.0.1"

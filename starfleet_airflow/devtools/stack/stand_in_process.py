@@ -1,7 +1,7 @@
 """The stack's AWS stand-in: one long-running process holding a seeded moto server.
 
-``python -m starfleet_airflow.devtools.stack.stand_in --config-dir stack/config --port 5100 --ready-file F``
-starts moto in this process and seeds it with the demo's code (``demo_standin.start_stand_in``): the
+``python -m starfleet_airflow.devtools.stack.stand_in_process --config-dir stack/config --port 5100 --ready-file F``
+starts moto in this process and seeds it with the demo's code (``devtools.stand_in.server.start_stand_in``): the
 demo's organisation (per-account enabled regions need moto in the seeding process), the ships' queues,
 the buckets of the configuration's S3 locations with the templates uploaded. On top of that, what a
 production deployment has and the demo does not need:
@@ -26,15 +26,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from starfleet_airflow.devtools.demo_standin import (
-    DemoError,
+from starfleet_airflow.devtools.stack.settings import REGION, SEED, SEED_ACCOUNTS, STATE_BUCKET
+from starfleet_airflow.devtools.stand_in.ports import DemoError
+from starfleet_airflow.devtools.stand_in.resources import WorkerQueue
+from starfleet_airflow.devtools.stand_in.server import (
     StandIn,
-    WorkerQueue,
     environment,
     stand_in_process_environment,
     start_stand_in,
 )
-from starfleet_airflow.devtools.stack.settings import REGION, SEED, SEED_ACCOUNTS, STATE_BUCKET
 
 TEMPLATE_SUFFIX = ".yaml"
 
@@ -92,8 +92,8 @@ def drop_test_events(sqs: Any, url: str) -> int:
 
 def seed_stack(config_dir: Path, host: str, port: int, accounts: int, seed: int) -> tuple[StandIn, dict[str, Any]]:
     """Start and seed the stand-in; returns it and what the ready file says."""
-    from starfleet_airflow.config import load_configuration
-    from starfleet_airflow.registry import load_ships
+    from starfleet_airflow.core.config import load_configuration
+    from starfleet_airflow.core.registry import load_ships
 
     configuration = load_configuration(config_dir)
     if configuration.errors:
