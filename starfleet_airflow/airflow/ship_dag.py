@@ -11,7 +11,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.docs import ship_doc_md
-from starfleet_airflow.airflow.naming import DESCRIPTION_LIMIT, START_DATE, UNIT_LABEL_KEY, dag_id_for, docstring_of
+from starfleet_airflow.airflow.naming import (
+    DESCRIPTION_LIMIT,
+    PLAN_OUTCOME_KEY,
+    START_DATE,
+    UNIT_LABEL_KEY,
+    dag_id_for,
+    docstring_of,
+)
 from starfleet_airflow.airflow.params import ship_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
 from starfleet_airflow.airflow.tasks.deliver import deliver_task
@@ -60,7 +67,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         ],
     ) as dag:
 
-        @task(task_id="plan")
+        @task(task_id="plan", map_index_template="{{ " + PLAN_OUTCOME_KEY + " | default('') }}")
         def plan() -> list[dict[str, Any]]:
             return plan_task(loaded, configuration, get_current_context())
 
