@@ -101,3 +101,21 @@ def drain_queue(stack: StackEnv, queue_name: str) -> dict[str, list[dict[str, An
 
 def active_account_ids(index: dict[str, Any]) -> list[str]:
     return sorted(a["Id"] for a in index["accounts"].values() if a.get("Status", "ACTIVE") == "ACTIVE")
+
+
+def expected_targets(index: dict[str, Any], ship: str, template: str) -> list[tuple[str, str | None]]:
+    """(account, region) pairs the project's resolver gives for a template of ``templates/`` on this index."""
+    import yaml
+
+    from starfleet_airflow.core.account_index import AccountIndex
+    from starfleet_airflow.core.config import load_configuration
+    from starfleet_airflow.core.registry import load_ships
+    from starfleet_airflow.core.resolve import resolve_targets
+
+    registry = load_ships(load_configuration(REPO / "stack" / "config"))
+    loaded = registry.ships[ship]
+    payload = loaded.ship_class.payload_template_class().load(
+        yaml.safe_load((REPO / "templates" / template).read_text(encoding="utf-8"))
+    )
+    targets = resolve_targets(payload, AccountIndex.from_dict(index), loaded.fan_out_strategy)
+    return [(target.account_id, target.region) for target in targets]
