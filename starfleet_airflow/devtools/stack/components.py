@@ -76,7 +76,8 @@ def components(settings: StackSettings, airflow_env: Mapping[str, str]) -> list[
     redis_server = shutil.which("redis-server")
     if not redis_server:
         raise StackError("redis-server not found on PATH; install it: apt-get install -y redis-server")
-    python = sys.executable
+    # One spelling of the interpreter whoever runs ``up`` (python, python3): it is part of the fingerprint.
+    python = str(Path(sys.prefix) / "bin" / "python")
     airflow = str(Path(python).parent / "airflow")
     state = settings.state
     redis_dir = state / "redis"

@@ -168,6 +168,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+def port_free(host: str, port: int) -> bool:
+    """True when the port can be bound without SO_REUSEADDR (no listener, no lingering connection)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def listeners(port: int) -> list[str]:
     """``pid N: command`` of every process listening on ``port`` (empty when none)."""
     found = []

@@ -165,6 +165,17 @@ class StackSecrets:
         return created
 
 
+# What the components take from the environment of whoever runs ``up``: nothing that changes behaviour, so that
+# ``up`` from a test, a script or a shell starts (and recognises) the same components.
+# PATH is fixed (the virtualenv's bin/ goes first): the servers are started by absolute path anyway.
+INHERITED = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ")
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def inherited_environment() -> dict[str, str]:
+    return {"PATH": SYSTEM_PATH, **{name: os.environ[name] for name in INHERITED if name in os.environ}}
+
+
 def airflow_environment(settings: StackSettings, stack_secrets: StackSecrets) -> dict[str, str]:
     """The environment every Airflow component of the stack shares (workers add their own on top).
 
@@ -180,6 +191,7 @@ def airflow_environment(settings: StackSettings, stack_secrets: StackSecrets) ->
         airflow_home=settings.airflow_home,
         endpoint=settings.moto_endpoint,
         region=REGION,
+        base=inherited_environment(),
     )
     ports, tuning = settings.ports, settings.tuning
     env.update(

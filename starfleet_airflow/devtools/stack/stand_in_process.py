@@ -22,10 +22,12 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from starfleet_airflow.devtools.stack.processes import port_free, port_open
 from starfleet_airflow.devtools.stack.settings import REGION, SEED, SEED_ACCOUNTS, STATE_BUCKET
 from starfleet_airflow.devtools.stand_in.ports import DemoError
 from starfleet_airflow.devtools.stand_in.resources import WorkerQueue
@@ -133,6 +135,17 @@ def seed_stack(config_dir: Path, host: str, port: int, accounts: int, seed: int)
     return stand_in, ready
 
 
+def wait_for_time_wait(host: str, port: int, timeout: float = 90.0) -> None:
+    """Wait while the port is held only by connections of an earlier stand-in closing (TIME_WAIT).
+
+    The seeding code refuses a port it cannot bind without SO_REUSEADDR; right after a restart nothing
+    listens there but the old connections linger for up to a minute.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not port_free(host, port) and not port_open(port, host):
+        time.sleep(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The stack's AWS stand-in (moto), seeded; serves until SIGTERM.")
     parser.add_argument("--config-dir", type=Path, required=True)
@@ -147,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
     endpoint = f"http://{args.host}:{args.port}"
+    wait_for_time_wait(args.host, args.port)
     with environment(stand_in_process_environment(endpoint)):
         try:
             stand_in, ready = seed_stack(args.config_dir, args.host, args.port, args.accounts, args.seed)
