@@ -7,6 +7,10 @@
 # Ports: STARFLEET_STACK_*_PORT (README, "Running it like production"). Installs redis-server when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = up ] && [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  echo "==> creating the postgres system user (PostgreSQL refuses to run as root)"
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+fi
 if [ "${1:-}" = up ] && ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "==> installing redis-server (apt-get)"

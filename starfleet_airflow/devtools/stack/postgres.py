@@ -7,9 +7,12 @@ on 127.0.0.1 only, with trust authentication for the ``airflow`` role: a throwaw
 
 from __future__ import annotations
 
+import grp
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -19,12 +22,45 @@ SERVER_USER = "postgres"
 MAX_CONNECTIONS = 200  # two workers x concurrency + scheduler, api-server, dag-processor, triggerer pools
 
 
+def _traversable_by(user: str, path: Path) -> bool:
+    """True when ``user`` may enter every folder from / down to ``path`` (mode bits, as the kernel checks)."""
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            continue
+        info = folder.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
+def cluster_dir(settings: StackSettings) -> Path:
+    """``<state>/postgres``, or a folder under /var/tmp when the server's user cannot reach the checkout.
+
+    A checkout under /root (mode 700) cannot be entered by the ``postgres`` user; its cluster then lives
+    in ``/var/tmp/starfleet-stack-<hash of the state folder>/`` (``down`` leaves it, like the state folder).
+    """
+    preferred = settings.state / "postgres"
+    user = run_as()
+    if user is None or _traversable_by(user, settings.state):
+        return preferred
+    digest = hashlib.sha256(str(settings.state).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"starfleet-stack-{digest}" / "postgres"
+
+
 def data_dir(settings: StackSettings) -> Path:
-    return settings.state / "postgres" / "data"
+    return cluster_dir(settings) / "data"
 
 
 def socket_dir(settings: StackSettings) -> Path:
-    return settings.state / "postgres" / "socket"
+    return cluster_dir(settings) / "socket"
 
 
 def run_as() -> str | None:
@@ -60,7 +96,7 @@ def initialise(settings: StackSettings, log_path: Path) -> bool:
     if (data / "PG_VERSION").is_file():
         return False
     user = run_as()
-    for folder in (data.parent, data, sock):
+    for folder in (data.parent.parent, data.parent, data, sock):
         folder.mkdir(parents=True, exist_ok=True)
         _chown(folder, user)
     data.chmod(0o700)
