@@ -44,8 +44,9 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         "retries": options["retries"],
         "retry_delay": timedelta(seconds=options["retry_delay_seconds"]),
     }
-    if options.get("pool"):
-        default_args["pool"] = options["pool"]
+    for key in ("pool", "queue", "executor"):  # optional Airflow section keys Pool, Queue, Executor
+        if options.get(key):
+            default_args[key] = options[key]
     first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
 
     with DAG(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starfleet_airflow.airflow.connections import store_client_factory
+from starfleet_airflow.airflow.executors import placement_problems
 from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
 from starfleet_airflow.aws.locations import Location, read_bytes
@@ -72,6 +73,9 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
     snapshot_root = configuration.snapshot_location
     if root is None or index_location is None or snapshot_root is None:
         raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
+    placement = placement_problems(configuration, [loaded])
+    if placement:  # refused before anything is read or written: never a missing file in a later task
+        raise AirflowFailException("refused: " + "; ".join(map(str, placement)))
     params = context.get("params") or {}
     try:
         narrowing = Narrowing.from_params(params)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
+from starfleet_airflow.core.placement import executor_names, local_location_problems, ship_executors
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
 from starfleet_airflow.core.templates import (
     TemplateError,
@@ -49,10 +50,22 @@ def _validate_templates(workspace: Workspace, ship: LoadedShip, errors: list[str
     return len(templates)
 
 
+def _executors(args: argparse.Namespace) -> list[str]:
+    """``--executor``, else the executors of this Airflow's configuration."""
+    if getattr(args, "executor", None):
+        return executor_names(args.executor)
+    from starfleet_airflow.airflow.executors import configured_executors
+
+    return configured_executors()
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
     errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
+    if not configuration.errors:
+        executors = ship_executors(_executors(args), {n: s.airflow_options for n, s in registry.ships.items()})
+        errors += [str(p) for p in local_location_problems(configuration, executors)]
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
