@@ -111,3 +111,15 @@ def test_queue_and_executor_of_the_airflow_section_reach_every_task(deployment: 
     assert {task.task_id for task in dag.tasks} == {"plan", "deliver", "report"}
     for task in dag.tasks:
         assert (task.queue, task.executor, task.pool) == ("starfleet-inline", "LocalExecutor", "starfleet")
+
+
+def test_templates_deployed_with_the_dags_folder_are_shared_by_every_worker(deployment: Deployment) -> None:
+    inline_ship(deployment)
+    configuration = load_configuration(deployment.config_dir)
+    executors = {"AccountRecorderShip": "CeleryExecutor"}
+
+    shipped = local_location_problems(configuration, executors, dags_folder=deployment.root)
+    elsewhere = local_location_problems(configuration, executors, dags_folder=deployment.root / "dags")
+
+    assert [p.key for p in shipped] == ["AccountIndexLocation", "SnapshotLocation"]
+    assert [p.key for p in elsewhere] == ["TemplateLocation", "AccountIndexLocation", "SnapshotLocation"]

@@ -11,6 +11,7 @@ the fix. Airflow-free: the Airflow layer and the CLI pass the executor names in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from starfleet_airflow.core.config import STARFLEET_SECTION, ConfigProblem, Configuration
 
@@ -48,15 +49,26 @@ def remote_executors(names: Iterable[str]) -> list[str]:
     return found
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def ship_executors(configured: Sequence[str], ship_options: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
     """Ship name -> the executor its tasks run on: its ``Airflow.Executor``, else Airflow's default one."""
     default = configured[0] if configured else "LocalExecutor"
     return {name: str(options.get("executor") or default) for name, options in ship_options.items()}
 
 
-def local_location_problems(configuration: Configuration, executors: Mapping[str, str]) -> list[ConfigProblem]:
+def local_location_problems(
+    configuration: Configuration, executors: Mapping[str, str], dags_folder: Path | None = None
+) -> list[ConfigProblem]:
     """One problem per local shared location when some ship's executor (``executors``: ship -> executor)
-    can run its tasks on another machine."""
+    can run its tasks on another machine.
+
+    A local ``TemplateLocation`` inside ``dags_folder`` is deployed with the DAGs (MWAA copies the DAGs
+    folder to every container), so every worker reads the same templates: it is allowed. The index and
+    the snapshots are written by tasks, so they never are.
+    """
     remote = {ship: executor for ship, executor in executors.items() if remote_executors([executor])}
     if not remote:
         return []
@@ -71,6 +83,8 @@ def local_location_problems(configuration: Configuration, executors: Mapping[str
     for key, attribute in SHARED_LOCATIONS:
         location = getattr(configuration, attribute)
         if location is None or location.is_s3:
+            continue
+        if key == "TemplateLocation" and dags_folder is not None and _inside(Path(location.key), dags_folder):
             continue
         written = configuration.starfleet.get(attribute)
         shown = f"{location}" if written else f"{location} (the default with local templates)"

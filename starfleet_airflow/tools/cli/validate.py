@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
 from starfleet_airflow.core.placement import executor_names, local_location_problems, ship_executors
@@ -59,13 +60,20 @@ def _executors(args: argparse.Namespace) -> list[str]:
     return configured_executors()
 
 
+def _dags_folder() -> Path | None:
+    """Airflow's DAGs folder (templates inside it travel with the DAGs to every worker)."""
+    from starfleet_airflow.airflow.executors import configured_dags_folder
+
+    return configured_dags_folder()
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
     errors = [str(p) for p in configuration.errors] + [str(p) for p in registry.errors]
     if not configuration.errors:
         executors = ship_executors(_executors(args), {n: s.airflow_options for n, s in registry.ships.items()})
-        errors += [str(p) for p in local_location_problems(configuration, executors)]
+        errors += [str(p) for p in local_location_problems(configuration, executors, _dags_folder())]
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
