@@ -148,8 +148,8 @@ def test_signal_tree_reaches_parent_and_child(tmp_path: Path) -> None:
     running = _start_family(tmp_path)
     _wait_for_children(running.pid, 1)
     try:
-        assert processes.signal_tree(running.pid, signal.SIGSTOP) == 2
-        assert all(p.status() == psutil.STATUS_STOPPED for p in processes.process_tree(running.pid))
+        frozen = processes.freeze_tree(running.pid)
+        assert len(frozen) == 2 and all(p.status() == psutil.STATUS_STOPPED for p in frozen)
         assert processes.signal_tree(running.pid, signal.SIGCONT) == 2
     finally:
         processes.stop(tmp_path / "run", "family", grace=5)

@@ -70,7 +70,7 @@ def _freeze_a_running_deliver(api: AirflowApi, run_dir: Any, run_id: str, timeou
                 continue
             worker = processes.find(run_dir, ti["hostname"])
             assert worker is not None, f"{ti['hostname']}: not a worker of this stack"
-            processes.signal_tree(worker.pid, signal.SIGSTOP)
+            processes.freeze_tree(worker.pid)
             again = next(t for t in _delivers(api, run_id) if t["map_index"] == ti["map_index"])
             if again["state"] == "running" and again["try_number"] == ti["try_number"]:
                 return ti["hostname"], ti["map_index"]

@@ -225,10 +225,15 @@ class Stack:
 
     def down(self) -> list[str]:
         """Stop every component (reverse order); returns the ports still listened on (should be none)."""
-        for component in reversed(self.components):
-            started = time.monotonic()
-            if processes.stop(self.settings.run_dir, component.name, sig=component.stop_signal):
-                self.say(f"{component.name}: stopped in {time.monotonic() - started:.1f} s")
+        # The Airflow components together (their shutdowns overlap), then the stand-in, Redis, PostgreSQL.
+        airflow = [c for c in reversed(self.components) if c.name in PARALLEL or c.name == "api-server"]
+        rest = [c for c in reversed(self.components) if c not in airflow]
+        for group in ([airflow], [[c] for c in rest]):
+            for batch in group:
+                started = time.monotonic()
+                names = {c.name: c.stop_signal for c in batch}
+                for name in processes.stop_together(self.settings.run_dir, names):
+                    self.say(f"{name}: stopped in {time.monotonic() - started:.1f} s")
         left = []
         for component in self.components:
             for key in (component.port, *component.extra_ports):

@@ -110,30 +110,59 @@ def signal_tree(pid: int, sig: int) -> int:
     return sent
 
 
-def stop(run_dir: Path, name: str, *, sig: int = signal.SIGTERM, grace: float = 20.0) -> bool:
-    """Stop the component and its descendants (``sig``, then SIGKILL after ``grace`` s); True if it ran."""
-    running = find(run_dir, name)
-    path = _pid_file(run_dir, name)
-    if running is None:
-        path.unlink(missing_ok=True)
-        return False
-    tree = process_tree(running.pid)
-    for process in tree:
+def freeze_tree(pid: int, timeout: float = 10.0) -> list[psutil.Process]:
+    """SIGSTOP the process and its descendants, and return once the kernel reports every one stopped."""
+    signal_tree(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while True:
+        tree = process_tree(pid)
         try:
-            process.send_signal(sig)
+            if all(p.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE) for p in tree):
+                return tree
         except psutil.NoSuchProcess:
             continue
-    _gone, alive = psutil.wait_procs(tree, timeout=grace)
-    # Children forked after the first signal, and anything that ignored it.
-    alive += [p for p in process_tree(running.pid) if p not in alive]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pid {pid}: not every process stopped within {timeout:.0f} s")
+        signal_tree(pid, signal.SIGSTOP)  # children forked meanwhile
+        time.sleep(0.05)
+
+
+def stop(run_dir: Path, name: str, *, sig: int = signal.SIGTERM, grace: float = 20.0) -> bool:
+    """Stop the component and its descendants (``sig``, then SIGKILL after ``grace`` s); True if it ran."""
+    return bool(stop_together(run_dir, {name: sig}, grace=grace))
+
+
+def stop_together(run_dir: Path, signals: Mapping[str, int], *, grace: float = 20.0) -> list[str]:
+    """Stop several components at once (each with its signal, then SIGKILL after ``grace`` s).
+
+    Returns the names that were running. Signalling them together lets their shutdowns overlap.
+    """
+    trees: dict[str, tuple[int, list[psutil.Process]]] = {}
+    for name, sig in signals.items():
+        running = find(run_dir, name)
+        if running is None:
+            _pid_file(run_dir, name).unlink(missing_ok=True)
+            continue
+        tree = process_tree(running.pid)
+        for process in tree:
+            try:
+                process.send_signal(sig)
+            except psutil.NoSuchProcess:
+                continue
+        trees[name] = (running.pid, tree)
+    everything = [process for _, tree in trees.values() for process in tree]
+    _gone, alive = psutil.wait_procs(everything, timeout=grace)
+    for pid, _tree in trees.values():  # children forked after the signal, and anything that ignored it
+        alive += [p for p in process_tree(pid) if p not in alive]
     for process in alive:
         try:
             process.kill()
         except psutil.NoSuchProcess:
             continue
     psutil.wait_procs(alive, timeout=5)
-    path.unlink(missing_ok=True)
-    return True
+    for name in trees:
+        _pid_file(run_dir, name).unlink(missing_ok=True)
+    return list(trees)
 
 
 def kill_tree(run_dir: Path, name: str) -> list[int]:
@@ -144,13 +173,7 @@ def kill_tree(run_dir: Path, name: str) -> list[int]:
     running = find(run_dir, name)
     if running is None:
         return []
-    tree = process_tree(running.pid)
-    for process in tree:
-        try:
-            process.suspend()
-        except psutil.NoSuchProcess:
-            continue
-    tree = process_tree(running.pid)
+    tree = freeze_tree(running.pid)
     for process in tree:
         try:
             process.kill()
