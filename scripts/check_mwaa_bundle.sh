@@ -46,16 +46,20 @@ if [ -z "$PY_VERSION" ]; then
   exit 1
 fi
 PYTHON_BIN="${MWAA_PYTHON:-python$PY_VERSION}"
-if ! command -v "$PYTHON_BIN" >/dev/null 2>&1 && command -v pyenv >/dev/null 2>&1; then
-  # pyenv on these machines has the Python versions MWAA runs; its shims may be off PATH in a clean shell.
-  found="$(pyenv root)/versions/$(pyenv versions --bare 2>/dev/null | grep -E "^${PY_VERSION//./\.}(\.|$)" | tail -1)/bin/python$PY_VERSION"
-  [ -x "$found" ] && PYTHON_BIN="$found"
+runs() { "$1" -c 'import sys' >/dev/null 2>&1; }
+if ! runs "$PYTHON_BIN" && [ -z "${MWAA_PYTHON:-}" ]; then
+  # pyenv on these machines has the Python versions MWAA runs, but its shim fails for a version that is not
+  # pyenv's global one: take the interpreter from pyenv's own folder.
+  for candidate in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$PY_VERSION"*/bin/python"$PY_VERSION"; do
+    if runs "$candidate"; then PYTHON_BIN="$candidate"; fi
+  done
 fi
-if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
-  echo "error: MWAA's Airflow $AIRFLOW_VERSION runs on Python $PY_VERSION, and no python$PY_VERSION was found" >&2
-  echo "       (on PATH or in pyenv); install it (pyenv install $PY_VERSION) or point MWAA_PYTHON at one" >&2
+if ! runs "$PYTHON_BIN"; then
+  echo "error: MWAA's Airflow $AIRFLOW_VERSION runs on Python $PY_VERSION, and no working python$PY_VERSION was found" >&2
+  echo "       (on PATH or in pyenv's versions); install it (pyenv install $PY_VERSION) or point MWAA_PYTHON at one" >&2
   exit 1
 fi
+echo "==> Python $PY_VERSION: $PYTHON_BIN ($("$PYTHON_BIN" --version))"
 CONSTRAINTS="mwaa/ci-constraints-$AIRFLOW_VERSION-py$PY_VERSION.txt"
 # MWAA's requirements minus the constraints URL this job cannot reach.
 grep -v '^--constraint' "$BUNDLE/requirements.txt" > "$WORK/requirements.txt"
