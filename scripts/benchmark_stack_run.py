@@ -31,15 +31,9 @@ def _t(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _purge(stack: StackEnv, queue: str) -> None:
-    sqs = stack.aws_client("sqs")
-    sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dag", default="starfleet_aws_config_worker_ship")
-    parser.add_argument("--queue", default="starfleet-aws-config-worker")
     parser.add_argument("--runs", type=int, default=3)
     default_env = os.environ.get("STARFLEET_STACK_ENV") or ROOT / ".starfleet/stack/stack.env"
     parser.add_argument("--env", type=Path, default=Path(default_env))
@@ -50,7 +44,6 @@ def main() -> int:
     walls = []
     try:
         for number in range(1, args.runs + 1):
-            _purge(stack, args.queue)
             run_id = f"benchmark-{uuid.uuid4().hex[:8]}"
             started = time.monotonic()
             api.trigger(args.dag, run_id)
