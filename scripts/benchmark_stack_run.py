@@ -5,8 +5,8 @@
 Per run it triggers the DAG through the REST API (full scope, no conf), waits for it, and prints: the run's
 wall time (queued -> end, as Airflow recorded it), the span from the first deliver task's start to the
 last one's end, the deliver tasks per worker, and the messages the plan counted. The median comes last.
-Heavy: run it under flock /tmp/heavy.lock. The queue is purged before each run (the stand-in keeps SQS in
-memory).
+Heavy: run it under flock /tmp/heavy.lock. Messages stay on the stand-in's queue (in memory, each with its
+run id).
 """
 
 from __future__ import annotations
