@@ -122,14 +122,16 @@ def components(settings: StackSettings, airflow_env: Mapping[str, str]) -> list[
         Component("api-server", [airflow, "api-server"], airflow_env, state / "api-server", port="api"),
         Component("scheduler", [airflow, "scheduler"], airflow_env, state / "scheduler"),
         Component("dag-processor", [airflow, "dag-processor"], airflow_env, state / "dag-processor"),
-        Component("triggerer", [airflow, "triggerer"], airflow_env, state / "triggerer", port="triggerer_logs"),
+        # No log servers (--skip-serve-logs): they listen on every interface, and the api-server reads finished
+        # task logs from S3 (remote logging); the workers' host names are not resolvable anyway.
+        Component("triggerer", [airflow, "triggerer", "--skip-serve-logs"], airflow_env, state / "triggerer"),
     ]
     for number, worker in enumerate(WORKERS, start=1):
-        argv = [airflow, "celery", "worker", "--celery-hostname", worker, "--queues", CELERY_QUEUE]
+        argv = [airflow, "celery", "worker", "--celery-hostname", worker, "--queues", CELERY_QUEUE, "--skip-serve-logs"]
         env = worker_environment(airflow_env, settings, number)
         folder = settings.worker_dir(worker)
         (folder / "tmp").mkdir(parents=True, exist_ok=True)
-        found.append(Component(worker, argv, env, folder, port=f"worker_{number}_logs"))
+        found.append(Component(worker, argv, env, folder))
     return found
 
 

@@ -41,9 +41,6 @@ PORT_VARIABLES = {
     "moto": ("STARFLEET_STACK_MOTO_PORT", 5100),
     "postgres": ("STARFLEET_STACK_POSTGRES_PORT", 15432),
     "redis": ("STARFLEET_STACK_REDIS_PORT", 16379),
-    "triggerer_logs": ("STARFLEET_STACK_TRIGGERER_LOG_PORT", 8794),
-    "worker_1_logs": ("STARFLEET_STACK_WORKER_1_LOG_PORT", 8793),
-    "worker_2_logs": ("STARFLEET_STACK_WORKER_2_LOG_PORT", 8795),
 }
 TUNING_VARIABLES = {
     # Celery processes per worker (tasks running at once on each).
@@ -220,7 +217,6 @@ def airflow_environment(settings: StackSettings, stack_secrets: StackSecrets) ->
             "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",
             "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": REMOTE_LOG_FOLDER,
             "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID": "aws_default",
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["triggerer_logs"]),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.airflow_home / "logs"),
         }
     )
@@ -228,13 +224,12 @@ def airflow_environment(settings: StackSettings, stack_secrets: StackSecrets) ->
 
 
 def worker_environment(base: Mapping[str, str], settings: StackSettings, number: int) -> dict[str, str]:
-    """Worker ``number`` (1-based): its own host name, log-server port, log folder and temporary folder."""
+    """Worker ``number`` (1-based): its own host name, log folder and temporary folder."""
     worker = WORKERS[number - 1]
     folder = settings.worker_dir(worker)
     return {
         **base,
         "STARFLEET_STACK_HOSTNAME": worker,
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.ports[f"worker_{number}_logs"]),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(folder / "logs"),
         "TMPDIR": str(folder / "tmp"),
     }
