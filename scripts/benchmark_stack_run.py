@@ -6,7 +6,8 @@ Per run it triggers the DAG through the REST API (full scope, no conf), waits fo
 wall time (queued -> end, as Airflow recorded it), the span from the first deliver task's start to the
 last one's end, the deliver tasks per worker, and the messages the plan counted. The median comes last.
 Heavy: run it under flock /tmp/heavy.lock. Messages stay on the stand-in's queue (in memory, each with its
-run id).
+run id), and moto's SendMessageBatch slows down as its queue grows (measured: 34.6, 70.6, 117.1 s for three
+runs in a row): compare run 1 on a freshly started stand-in, or restart the stand-in between runs.
 """
 
 from __future__ import annotations
