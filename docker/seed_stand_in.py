@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import boto3
 
 from starfleet_airflow.core.config import load_configuration
 from starfleet_airflow.devtools.stand_in.org_seeding import seed_organisation
+from starfleet_airflow.devtools.stand_in.resources import s3_buckets, upload_templates
+
+LOG_BUCKET = "starfleet-stack-state"
 
 
 def queue_names(raw_configuration: dict) -> dict[str, str]:
@@ -68,7 +72,34 @@ def main() -> int:
     for section, name in sorted(queue_names(configuration.raw).items()):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         print(f"queue for {section}: {url}")
+    seed_s3(session, endpoint, configuration)
     return 0
+
+
+def seed_s3(session: boto3.Session, endpoint: str, configuration) -> None:
+    """The Celery variant's configuration (stack/config) keeps everything in S3: its buckets, the templates,
+    the bucket for remote task logs, and the template bucket's event notification to the events queue."""
+    s3 = session.client("s3", endpoint_url=endpoint)
+    buckets = dict(s3_buckets(configuration))
+    if buckets:
+        buckets.setdefault(LOG_BUCKET, "Airflow remote task logs")
+    for bucket, setting in sorted(buckets.items()):
+        s3.create_bucket(Bucket=bucket)
+        print(f"bucket s3://{bucket} ({setting})")
+    location = configuration.template_location
+    if location is None or not location.is_s3:
+        return
+    count = upload_templates(s3, Path(os.environ.get("STARFLEET_TEMPLATES_DIR", "/opt/starfleet/templates")), location)
+    print(f"uploaded {count} templates to {location}")
+    events_url = configuration.starfleet.get("template_events_queue_url")
+    if events_url:
+        account, name = events_url.rstrip("/").split("/")[-2:]
+        session.client("sqs", endpoint_url=endpoint).create_queue(QueueName=name)
+        arn = f"arn:aws:sqs:{configuration.starfleet['deployment_region']}:{account}:{name}"
+        rule = {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".yaml"}]}}
+        notification = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": rule}]}
+        s3.put_bucket_notification_configuration(Bucket=location.bucket, NotificationConfiguration=notification)
+        print(f"s3://{location.bucket}: s3:ObjectCreated:* (.yaml) -> {arn}")
 
 
 if __name__ == "__main__":

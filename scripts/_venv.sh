@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
-stamp_now="$(cat "$ROOT"/requirements.txt "$ROOT"/requirements-dev.txt "$ROOT"/constraints.txt "$ROOT"/pyproject.toml | sha256sum | cut -c1-16)"
+stamp_now="$(cat "$ROOT"/requirements.txt "$ROOT"/requirements-dev.txt "$ROOT"/requirements-stack.txt "$ROOT"/constraints.txt "$ROOT"/pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating $VENV with $("$PYTHON_BIN" --version)"
   "$PYTHON_BIN" -m venv "$VENV"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI job: does the MWAA bundle parse under MWAA's Airflow? Builds the bundle, installs MWAA's Airflow
-# version (3.0.6 by default) with the bundle's requirements in a clean virtualenv of the matching Python,
+# version (3.3.1 by default; MWAA_AIRFLOW_VERSION=3.0.6 for the older one) with the bundle's requirements in a clean virtualenv of the matching Python,
 # and parses the bundle's DAGs folder there with Airflow's DagBag. Fails on any import error (or when no
 # DAG is found); prints the install time, the parse time and the DAG ids.
 #
@@ -11,7 +11,7 @@
 # release). This job cannot download it, so it installs with mwaa/ci-constraints-*.txt instead: the same
 # providers, every other package pinned as resolved when the file was locked (see its header).
 #
-# Environment: MWAA_AIRFLOW_VERSION (default 3.0.6), MWAA_PYTHON (interpreter; default python<version
+# Environment: MWAA_AIRFLOW_VERSION (default 3.3.1), MWAA_PYTHON (interpreter; default python<version
 # named by the constraints URL>), MWAA_CHECK_VENV (virtualenv folder; default under ~/.cache).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,10 +24,11 @@ case "${1:-}" in
   *) echo "usage: $0 [--lock]" >&2; exit 2 ;;
 esac
 
-AIRFLOW_VERSION="${MWAA_AIRFLOW_VERSION:-3.0.6}"
+AIRFLOW_VERSION="${MWAA_AIRFLOW_VERSION:-3.3.1}"
 # The day the Airflow release's constraints were made (used by --lock only): newer uploads are ignored.
 case "$AIRFLOW_VERSION" in
   3.0.6) RELEASED_BEFORE="2025-08-30T00:00:00Z" ;;
+  3.3.1) RELEASED_BEFORE="2026-08-13T00:00:00Z" ;;  # apache-airflow 3.3.1 was uploaded on 2026-08-12
   *) RELEASED_BEFORE="" ;;
 esac
 
@@ -45,10 +46,20 @@ if [ -z "$PY_VERSION" ]; then
   exit 1
 fi
 PYTHON_BIN="${MWAA_PYTHON:-python$PY_VERSION}"
-if ! command -v "$PYTHON_BIN" >/dev/null 2>&1; then
-  echo "error: MWAA's Airflow $AIRFLOW_VERSION runs on Python $PY_VERSION; $PYTHON_BIN not found (set MWAA_PYTHON)" >&2
+runs() { "$1" -c 'import sys' >/dev/null 2>&1; }
+if ! runs "$PYTHON_BIN" && [ -z "${MWAA_PYTHON:-}" ]; then
+  # pyenv on these machines has the Python versions MWAA runs, but its shim fails for a version that is not
+  # pyenv's global one: take the interpreter from pyenv's own folder.
+  for candidate in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/"$PY_VERSION"*/bin/python"$PY_VERSION"; do
+    if runs "$candidate"; then PYTHON_BIN="$candidate"; fi
+  done
+fi
+if ! runs "$PYTHON_BIN"; then
+  echo "error: MWAA's Airflow $AIRFLOW_VERSION runs on Python $PY_VERSION, and no working python$PY_VERSION was found" >&2
+  echo "       (on PATH or in pyenv's versions); install it (pyenv install $PY_VERSION) or point MWAA_PYTHON at one" >&2
   exit 1
 fi
+echo "==> Python $PY_VERSION: $PYTHON_BIN ($("$PYTHON_BIN" --version))"
 CONSTRAINTS="mwaa/ci-constraints-$AIRFLOW_VERSION-py$PY_VERSION.txt"
 # MWAA's requirements minus the constraints URL this job cannot reach.
 grep -v '^--constraint' "$BUNDLE/requirements.txt" > "$WORK/requirements.txt"

@@ -116,6 +116,7 @@ class RunResult:
     state: str
     task_states: dict[tuple[str, int], str]
     rendered_map_indexes: dict[int, str | None]
+    plan_label: str | None = None  # the plan task's rendered label: its one-line outcome
 
     def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
         from airflow.models.xcom import XComModel
@@ -155,8 +156,9 @@ def run_dag(dag_id: str, conf: dict[str, Any] | None = None, logical_date: Any =
         tis = session.query(TaskInstance).filter_by(dag_id=dag_id, run_id=dag_run.run_id).all()
         states = {(ti.task_id, ti.map_index): getattr(ti.state, "value", ti.state) for ti in tis}
         labels = {ti.map_index: ti.rendered_map_index for ti in tis if ti.task_id == "deliver"}
+        plan_label = next((ti.rendered_map_index for ti in tis if ti.task_id == "plan"), None)
     state = getattr(dag_run.state, "value", dag_run.state)
-    return RunResult(dag_id, dag_run.run_id, state, states, labels)
+    return RunResult(dag_id, dag_run.run_id, state, states, labels, plan_label)
 
 
 def sync_dags_to_db() -> None:

@@ -108,6 +108,7 @@ def test_sqs_delivery_puts_exactly_starbase_bodies_on_the_queue(
     assert len(targets) >= 4, "the template selects several targets of the sample organisation"
     assert Counter(m["Body"] for m in messages) == Counter(starbase_bodies(template, targets))
     assert result.state == "success"
+    assert result.plan_label == f"{len(targets)} targets in 1 work unit from 1 template"
     for message in messages:
         attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
         assert attributes == {
@@ -220,9 +221,10 @@ def test_conf_outside_the_template_is_refused(deployment: Deployment, capfd: pyt
     assert set(result.rendered_map_indexes) == {-1}, "the deliver task was never expanded: nothing was delivered"
     assert result.state_of("report") == "failed"
     log = capfd.readouterr().out
-    assert (
-        f"refused: accounts {INDEX.name_of(excluded)} ({excluded}) are not selected by the templates of this run" in log
-    )
+    reason = f"refused: accounts {INDEX.name_of(excluded)} ({excluded}) are not selected by the templates of this run"
+    assert reason in log
+    # The reason without the log: the plan task's label (rendered_map_index in the REST API, the UI's row).
+    assert result.plan_label is not None and result.plan_label.startswith(reason)
 
 
 def test_single_invocation_ship_runs_once_per_template(deployment: Deployment) -> None:

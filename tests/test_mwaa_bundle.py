@@ -25,9 +25,9 @@ from starfleet_airflow.tools.mwaa.main import main as mwaa_main
 
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_VERSION = mwaa.DEFAULT_AIRFLOW_VERSION
-CI_CONSTRAINTS = ROOT / "mwaa" / f"ci-constraints-{AIRFLOW_VERSION}-py3.11.txt"
+CI_CONSTRAINTS = ROOT / "mwaa" / f"ci-constraints-{AIRFLOW_VERSION}-py3.12.txt"
 MWAA_CONSTRAINT_URL = (
-    f"https://raw.githubusercontent.com/apache/airflow/constraints-{AIRFLOW_VERSION}/constraints-3.11.txt"
+    f"https://raw.githubusercontent.com/apache/airflow/constraints-{AIRFLOW_VERSION}/constraints-3.12.txt"
 )
 
 
@@ -158,7 +158,7 @@ def test_airflowignore_leaves_only_the_dag_files_in_either_syntax(bundle, syntax
 def test_bundle_info_describes_the_build(bundle):
     info = json.loads(bundle.info_file.read_text())
     assert info["airflow_version"] == AIRFLOW_VERSION
-    assert info["python_version"] == "3.11"
+    assert info["python_version"] == "3.12"  # MWAA runs 3.0.6 and 3.3.1 on Python 3.12
     assert info["dag_file"] == f"dags/dags/{mwaa.DAG_FILE}"
     assert set(info["files"]) == _files(bundle.root) - {mwaa.BUNDLE_INFO}
     assert info["warnings"] == list(bundle.warnings)
@@ -329,7 +329,7 @@ def test_rebuild_replaces_an_earlier_bundle_but_never_another_folder(tmp_path):
 
 
 def test_unknown_airflow_version_names_the_ones_offered(tmp_path):
-    with pytest.raises(BundleError, match=rf"Airflow 9\.9\.9; expected one of \['requirements-{AIRFLOW_VERSION}"):
+    with pytest.raises(BundleError, match=rf"Airflow 9\.9\.9; expected one of \[.*'requirements-{AIRFLOW_VERSION}"):
         build_bundle(ROOT, tmp_path / "bundle", airflow_version="9.9.9")
 
 
@@ -340,10 +340,11 @@ def test_requirements_template_must_start_with_the_matching_constraints_line(tmp
     template.write_text("apache-airflow-providers-amazon==9.12.0\n")
     with pytest.raises(BundleError, match="first requirement line must be --constraint"):
         mwaa.read_requirements_template(project, "3.0.6")
-    template.write_text(f'--constraint "{MWAA_CONSTRAINT_URL.replace("3.0.6", "3.0.4")}"\n')
+    url = MWAA_CONSTRAINT_URL.replace(AIRFLOW_VERSION, "3.0.6")
+    template.write_text(f'--constraint "{url.replace("3.0.6", "3.0.4")}"\n')
     with pytest.raises(BundleError, match=r"for Airflow 3\.0\.4, expected 3\.0\.6"):
         mwaa.read_requirements_template(project, "3.0.6")
-    template.write_text(f'--constraint "{MWAA_CONSTRAINT_URL}"\napache-airflow==3.0.6\n')
+    template.write_text(f'--constraint "{url}"\napache-airflow==3.0.6\n')
     with pytest.raises(BundleError, match="do not list apache-airflow"):
         mwaa.read_requirements_template(project, "3.0.6")
 

@@ -9,7 +9,7 @@ import yaml
 
 from starfleet_airflow.airflow.naming import docstring_of
 from starfleet_airflow.core.config import Configuration
-from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy, InvocationSource
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.schemas import AirflowShipOptions
 
@@ -50,6 +50,15 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
     return options
 
 
+# Airflow's behaviour, said where the trigger is: the form's "Unpause on trigger" (on by default) lets the
+# scheduler create the latest scheduled run at once, at full scope, next to the narrowed one.
+UNPAUSE_NOTE = (
+    "**Paused DAG, scheduled ship:** unpausing it (the trigger form's *Unpause on trigger*, on by default, does)"
+    " makes Airflow start the latest scheduled run at once, at full scope and with the default `commit`,"
+    " besides a narrowed manual run. Untick it to run only what you trigger."
+)
+
+
 def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str) -> str:
     """The DAG's ``doc_md``."""
     options = loaded.airflow_options
@@ -79,6 +88,7 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
         if warnings
         else []
     )
+    timed = InvocationSource.EVENTBRIDGE_TIMED_EVENT in loaded.configuration["invocation_sources"]
     return "\n".join(
         [
             f"# {loaded.name}",
@@ -100,6 +110,8 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
             f"Trigger with parameters to narrow a run (never to widen it): {narrowing}. {commit_note}",
             "",
             *warning_lines,
+            UNPAUSE_NOTE if timed else "",
+            "",
             "## Configuration",
             "",
             "```yaml",

@@ -18,6 +18,10 @@ BROKEN_TAG = "broken"
 # reach back to here.
 START_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
 UNIT_LABEL_KEY = "starfleet_unit_label"  # the deliver task puts its unit's label here for map_index_template
+# The plan task's one-line outcome ("1121 targets in 12 work units ...", "refused: ..."), shown as its label
+# (map_index_template) in the UI and as ``rendered_map_index`` in the REST API: the reason without a log.
+PLAN_OUTCOME_KEY = "starfleet_plan_outcome"
+LABEL_LIMIT = 250  # Airflow's rendered_map_index column
 DESCRIPTION_LIMIT = 1_000
 
 

@@ -11,7 +11,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.docs import ship_doc_md
-from starfleet_airflow.airflow.naming import DESCRIPTION_LIMIT, START_DATE, UNIT_LABEL_KEY, dag_id_for, docstring_of
+from starfleet_airflow.airflow.naming import (
+    DESCRIPTION_LIMIT,
+    PLAN_OUTCOME_KEY,
+    START_DATE,
+    UNIT_LABEL_KEY,
+    dag_id_for,
+    docstring_of,
+)
 from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
@@ -39,8 +46,9 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         "retries": options["retries"],
         "retry_delay": timedelta(seconds=options["retry_delay_seconds"]),
     }
-    if options.get("pool"):
-        default_args["pool"] = options["pool"]
+    for key in ("pool", "queue", "executor"):  # optional Airflow section keys Pool, Queue, Executor
+        if options.get(key):
+            default_args[key] = options[key]
     first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
 
     with DAG(
@@ -64,7 +72,11 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         ],
     ) as dag:
 
-        @task(task_id="plan", execution_timeout=timedelta(seconds=options["plan_timeout_seconds"]))
+        @task(
+            task_id="plan",
+            map_index_template="{{ " + PLAN_OUTCOME_KEY + " | default('') }}",
+            execution_timeout=timedelta(seconds=options["plan_timeout_seconds"]),
+        )
         def plan() -> list[dict[str, Any]]:
             with starfleet_task(loaded, configuration):
                 return plan_task(loaded, configuration, get_current_context())

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starfleet_airflow.airflow.connections import store_client_factory
+from starfleet_airflow.airflow.executors import placement_problems
+from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
@@ -76,14 +78,42 @@ def _prune(
         log.info("%s: pruned %d run snapshot(s) past STARFLEET.SnapshotMaxAgeDays", loaded.name, len(deleted))
 
 
-def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Plan one run of ``loaded``; returns the work units as dicts."""
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}" + ("" if number == 1 else "s")
+
+
+def _outcome(context: Any, text: str) -> str:
+    """Put the plan's one-line outcome where its label (map_index_template) is rendered from."""
+    line = " ".join(text.split())
+    context[PLAN_OUTCOME_KEY] = line if len(line) <= LABEL_LIMIT else line[: LABEL_LIMIT - 1] + "\u2026"
+    return text
+
+
+def plan_task(loaded: LoadedShip, configuration: Configuration, context: Any) -> list[dict[str, Any]]:
+    """Plan one run of ``loaded``; returns the work units as dicts.
+
+    Whatever it fails with, the first line of the reason becomes the task's label, so the UI and the REST
+    API (``rendered_map_index``) say why without a log.
+    """
+    from starfleet_airflow.airflow.compat import AirflowFailException
+
+    try:
+        return _plan(loaded, configuration, context)
+    except Exception as exc:
+        _outcome(context, f"{type(exc).__name__}: {exc}" if not isinstance(exc, AirflowFailException) else str(exc))
+        raise
+
+
+def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> list[dict[str, Any]]:
     from starfleet_airflow.airflow.compat import AirflowFailException
 
     root, index_location = configuration.template_location, configuration.account_index_location
     snapshot_root = configuration.snapshot_location
     if root is None or not configuration.has_account_index or snapshot_root is None:
         raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
+    placement = placement_problems(configuration, [loaded])
+    if placement:  # refused before anything is read or written: never a missing file in a later task
+        raise AirflowFailException("refused: " + "; ".join(map(str, placement)))
     params = context.get("params") or {}
     try:
         narrowing = Narrowing.from_params(params)
@@ -145,6 +175,12 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     )
     for invalid in run_plan.invalid:
         log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
+    invalid = f", {len(run_plan.invalid)} invalid" if run_plan.invalid else ""
+    _outcome(
+        context,
+        f"{_count(run_plan.total_targets, 'target')} in {_count(len(run_plan.units), 'work unit')}"
+        f" from {_count(len(run_plan.templates), 'template')}{invalid}",
+    )
     ti = context["ti"]
     ti.xcom_push(key="summary", value=summary)
     ti.xcom_push(key="snapshot", value=location)

@@ -72,6 +72,10 @@ class AirflowShipOptions(Schema):
     retries = fields.Integer(data_key="Retries", load_default=2, validate=validate.Range(min=0, max=20))
     retry_delay_seconds = fields.Integer(data_key="RetryDelaySeconds", load_default=60, validate=validate.Range(min=0))
     pool = fields.String(data_key="Pool", load_default=None)
+    # Celery queue of the ship's tasks (a worker started with `airflow celery worker -q <queue>` takes them).
+    queue = fields.String(data_key="Queue", load_default=None, validate=validate.Length(min=1))
+    # Airflow 3 multi-executor: one of the executors of [core] executor (class name or alias).
+    executor = fields.String(data_key="Executor", load_default=None, validate=validate.Length(min=1))
     targets_per_unit = fields.Integer(data_key="TargetsPerUnit", load_default=None, validate=validate.Range(min=1))
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
     # Replaces STARFLEET.FailureNotifications for this ship when given ([] turns them off).

@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     workspace = _workspace_options()
 
     validate = commands.add_parser("validate", parents=[workspace], help="check configuration, ships and templates")
+    validate.add_argument(
+        "--executor",
+        help="Airflow executor(s) the DAGs will run under, as in [core] executor (e.g. CeleryExecutor for MWAA);"
+        " default: this Airflow's configuration ($AIRFLOW__CORE__EXECUTOR)",
+    )
     validate.set_defaults(handler=cmd_validate)
 
     targets = commands.add_parser("targets", help="targets of one template file against one account index file")

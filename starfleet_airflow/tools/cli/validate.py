@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from starfleet_airflow.airflow.naming import collision_message, dag_id_collisions
 from starfleet_airflow.core.config import STARFLEET_SECTION, Configuration
 from starfleet_airflow.core.index_plugins import AccountIndexPluginError, find_index_plugin
+from starfleet_airflow.core.placement import executor_names, local_location_problems, ship_executors
 from starfleet_airflow.core.registry import LoadedShip, ShipRegistry
 from starfleet_airflow.core.templates import (
     TemplateError,
@@ -61,6 +63,22 @@ def _validate_templates(workspace: Workspace, ship: LoadedShip, errors: list[str
     return len(templates)
 
 
+def _executors(args: argparse.Namespace) -> list[str]:
+    """``--executor``, else the executors of this Airflow's configuration."""
+    if getattr(args, "executor", None):
+        return executor_names(args.executor)
+    from starfleet_airflow.airflow.executors import configured_executors
+
+    return configured_executors()
+
+
+def _dags_folder() -> Path | None:
+    """Airflow's DAGs folder (templates inside it travel with the DAGs to every worker)."""
+    from starfleet_airflow.airflow.executors import configured_dags_folder
+
+    return configured_dags_folder()
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
@@ -72,6 +90,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             errors.append(f"{configuration.section_files.get(STARFLEET_SECTION)}: {exc}")
     errors += _dag_id_collisions(configuration, registry)
     errors += [str(p) for p in configuration.warnings] + [str(p) for p in registry.warnings]
+    if not configuration.errors:
+        executors = ship_executors(_executors(args), {n: s.airflow_options for n, s in registry.ships.items()})
+        errors += [str(p) for p in local_location_problems(configuration, executors, _dags_folder())]
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):

@@ -17,7 +17,7 @@ from typing import Any
 DAG_FILE = "starfleet_dags.py"
 DAG_SUBDIR = "dags"  # the DAG files' folder inside the bundle's DAGs folder, as in the repository
 REQUIREMENTS_TEMPLATE = "requirements-{airflow_version}.txt"
-DEFAULT_AIRFLOW_VERSION = "3.0.6"
+DEFAULT_AIRFLOW_VERSION = "3.3.1"
 BUNDLE_INFO = "bundle-info.json"
 CODE_PACKAGES = ("starfleet_airflow", "ships")
 DATA_FOLDERS = ("config", "templates")
