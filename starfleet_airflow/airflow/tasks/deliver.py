@@ -25,10 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def deliver_task(
-    loaded: LoadedShip, configuration: Configuration, unit: Mapping[str, Any], snapshot: str, context: Any
+    loaded: LoadedShip, configuration: Configuration, unit: Mapping[str, Any], context: Any
 ) -> dict[str, Any]:
-    """Deliver one work unit; returns its ``UnitResult`` as a dict (the task's XCom)."""
+    """Deliver one work unit; returns its ``UnitResult`` as a dict (the task's XCom).
+
+    The unit descriptor names the run's snapshot (``snapshot``), so the task needs no second XCom.
+    """
     work = WorkUnit.from_dict(unit)
+    snapshot = str(unit["snapshot"])
     context[UNIT_LABEL_KEY] = work.label  # rendered by map_index_template
     view = view_of_snapshot(loaded, configuration, snapshot)
     conn_id = ship_conn_id(loaded)

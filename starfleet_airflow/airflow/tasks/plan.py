@@ -1,7 +1,7 @@
 """The ``plan`` task: read the index and the templates, validate, narrow, resolve, snapshot, cut.
 
-It returns the work-unit descriptors (mapped over by ``deliver``) and pushes the run summary and the
-snapshot location as extra XComs. Refusals and inputs that a retry would read the same way fail the
+It returns the work-unit descriptors (mapped over by ``deliver``; each names the run's snapshot) and
+pushes the run summary as the one other XCom. Refusals and inputs that a retry would read the same way fail the
 task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
 transient.
 """
@@ -122,7 +122,6 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     )
     for invalid in run_plan.invalid:
         log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
-    ti = context["ti"]
-    ti.xcom_push(key="summary", value=summary)
-    ti.xcom_push(key="snapshot", value=location)
-    return [unit.to_dict() for unit in run_plan.units]  # mapped over by deliver: its return_value
+    context["ti"].xcom_push(key="summary", value=summary)
+    # Mapped over by deliver (its return_value): each descriptor names the snapshot it is a slice of.
+    return [{**unit.to_dict(), "snapshot": location} for unit in run_plan.units]
