@@ -229,7 +229,7 @@ def plan_run(
     for key, (template, payload) in valid.items():
         targets = view.targets(key)
         name = template.name or key
-        planned.append(PlannedTemplate(key, name, len(targets), len({t.account_id for t in targets})))
+        planned.append(PlannedTemplate(key, name, len(targets), targets.account_count))
         cut_input.append((key, name, targets))
         if strategy is not FanOutStrategy.SINGLE_INVOCATION:
             notes.extend(f"{key}: {note}" for note in unmatched_selectors(payload, index))

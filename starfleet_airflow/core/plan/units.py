@@ -21,9 +21,7 @@ from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.plan.errors import PlanError
 from starfleet_airflow.core.plan.view import SnapshotView
-from starfleet_airflow.core.resolve import (
-    Target,
-)
+from starfleet_airflow.core.resolve import Target, TargetList
 
 DEFAULT_SQS_TARGETS_PER_UNIT = 10_000
 LABEL_LIMIT = 250  # Airflow stores rendered map indexes in a 250-character column
@@ -51,7 +49,7 @@ class WorkUnit:
         return cls(int(data["unit"]), str(data["template"]), int(data["start"]), int(data["stop"]), str(data["label"]))
 
 
-def unit_targets(view: SnapshotView, unit: WorkUnit) -> list[Target]:
+def unit_targets(view: SnapshotView, unit: WorkUnit) -> TargetList:
     """The targets one deliver task handles, re-derived from the snapshot."""
     targets = view.targets(unit.template)
     if unit.stop > len(targets):
@@ -83,6 +81,13 @@ def _fit_chunk_size(counts: Sequence[int], wanted: int, max_units: int) -> int:
         else:
             low = middle + 1
     return low
+
+
+def _account_counts(targets: Sequence[Target]) -> list[tuple[str | None, int]]:
+    """``(account, number of its targets)`` in order: from the groups of a ``TargetList`` directly."""
+    if isinstance(targets, TargetList):
+        return [(account, len(regions)) for account, regions in targets.groups()]
+    return [(account, len(list(group))) for account, group in groupby(t.account_id for t in targets)]
 
 
 def _clip(label: str) -> str:
@@ -130,10 +135,7 @@ def cut_units(
         return units
 
     if delivery_mode is DeliveryMode.INLINE and not targets_per_unit:
-        per_account = [
-            (key, name, [(account, len(list(group))) for account, group in groupby(t.account_id for t in targets)])
-            for key, name, targets in populated
-        ]
+        per_account = [(key, name, _account_counts(targets)) for key, name, targets in populated]
         if sum(len(accounts) for _, _, accounts in per_account) <= max_units:
             for key, name, accounts in per_account:
                 start = 0
