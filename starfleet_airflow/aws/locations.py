@@ -71,6 +71,48 @@ def read_bytes(location: Location, s3_client: Any = None) -> bytes:
         raise LocationError(f"{location}: cannot read ({exc.strerror or exc})") from exc
 
 
+def read_range(location: Location, offset: int, length: int, s3_client: Any = None) -> bytes:
+    """``length`` bytes from ``offset`` (an S3 ranged GET, or a seek): a deliver task reads only its part."""
+    if length <= 0:
+        return b""
+    if location.is_s3:
+        if s3_client is None:
+            raise LocationError(f"{location}: an S3 client is needed to read it")
+        try:
+            response = s3_client.get_object(
+                Bucket=location.bucket, Key=location.key, Range=f"bytes={offset}-{offset + length - 1}"
+            )
+            data = response["Body"].read()
+        except Exception as exc:
+            raise LocationError(f"{location}: cannot read bytes {offset}..{offset + length} ({exc})") from exc
+    else:
+        try:
+            with open(location.key, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(length)
+        except OSError as exc:
+            raise LocationError(f"{location}: cannot read ({exc.strerror or exc})") from exc
+    if len(data) != length:
+        raise LocationError(f"{location}: expected {length} bytes at offset {offset}, got {len(data)}")
+    return data
+
+
+def exists(location: Location, s3_client: Any = None) -> bool:
+    """Whether the object or file is there (a HEAD request for S3); errors other than "missing" raise."""
+    if not location.is_s3:
+        return Path(location.key).is_file()
+    if s3_client is None:
+        raise LocationError(f"{location}: an S3 client is needed to check it")
+    try:
+        s3_client.head_object(Bucket=location.bucket, Key=location.key)
+    except Exception as exc:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise LocationError(f"{location}: cannot check ({exc})") from exc
+    return True
+
+
 def write_bytes(location: Location, data: bytes, s3_client: Any = None, content_type: str | None = None) -> None:
     """Write the whole object or file, creating local folders as needed."""
     if location.is_s3:

@@ -8,7 +8,6 @@ transient.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,21 +25,18 @@ from starfleet_airflow.core.index_plugins import (
 )
 from starfleet_airflow.core.plan import Narrowing, PlanError, PlanRefused, plan_run
 from starfleet_airflow.core.registry import LoadedShip
-from starfleet_airflow.core.snapshot import write_snapshot
+from starfleet_airflow.core.snapshot import store_snapshot
 from starfleet_airflow.core.templates import TemplateStore
 
 log = logging.getLogger(__name__)
 
 
-def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
-    """The account index JSON as stored (read errors propagate: Airflow retries what may be transient)."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
+def _read_index(location: Location, store_client: Callable[[], Any]) -> bytes:
+    """The account index bytes as stored (read errors propagate: Airflow retries what may be transient).
 
-    raw = read_bytes(location, store_client() if location.is_s3 else None)
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise AirflowFailException(f"account index {location}: not valid JSON ({exc})") from exc
+    Parsed by ``plan_run`` (an invalid index raises ``AccountIndexError``, which fails the task).
+    """
+    return read_bytes(location, store_client() if location.is_s3 else None)
 
 
 def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
@@ -75,11 +71,13 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
     store = TemplateStore(root, store_client() if root.is_s3 else None)
     templates = store.load_all(loaded.configuration["template_prefix"])
+    index_data: dict[str, Any] | bytes
     if single:
-        index_data: dict[str, Any] = {"accounts": {}}
+        index_data = b'{"accounts":{}}'
     elif configuration.account_index_plugin:
         index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw])
     else:
+        assert index_location is not None  # has_account_index: a location or a plugin
         index_data = _read_index(index_location, store_client)
 
     try:
@@ -101,7 +99,13 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
         raise AirflowFailException(f"refused: {exc}") from exc
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
-    location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
+    stored = store_snapshot(
+        run_plan.snapshot,
+        snapshot_root,
+        store_client() if snapshot_root.is_s3 else None,
+        unit_targets=run_plan.unit_targets(),
+    )
+    location = stored.location
     commit = commit_of(context, loaded)
     if (
         loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS
@@ -123,5 +127,10 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Mapping
     for invalid in run_plan.invalid:
         log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
     context["ti"].xcom_push(key="summary", value=summary)
-    # Mapped over by deliver (its return_value): each descriptor names the snapshot it is a slice of.
-    return [{**unit.to_dict(), "snapshot": location} for unit in run_plan.units]
+    # Mapped over by deliver (its return_value): each descriptor names the snapshot and the two parts of
+    # it that its deliver task reads (the header, its own targets).
+    header = stored.header.to_list()
+    return [
+        {**unit.to_dict(), "snapshot": location, "header": header, "targets": part.to_list()}
+        for unit, part in zip(run_plan.units, stored.units, strict=True)
+    ]

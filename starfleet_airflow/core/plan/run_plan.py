@@ -22,6 +22,7 @@ from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.render import BodyRenderer, RenderError
 from starfleet_airflow.core.resolve import (
     Target,
+    TargetList,
     resolve_accounts,
     unmatched_selectors,
     wanted_regions,
@@ -64,6 +65,10 @@ class RunPlan:
     invalid: list[InvalidTemplate]
     units: list[WorkUnit]
     notes: list[str] = field(default_factory=list)
+
+    def unit_targets(self) -> list[TargetList]:
+        """Each unit's targets, in unit order: what the snapshot stores for the deliver tasks."""
+        return [self.view.targets(unit.template)[unit.start : unit.stop] for unit in self.units]
 
     @property
     def total_targets(self) -> int:
@@ -112,7 +117,7 @@ def _resolve_account_values(values: Iterable[str], index: AccountIndex) -> tuple
 def plan_run(
     ship_class: type[StarfleetWorkerShip],
     *,
-    index_data: dict[str, Any],
+    index_data: dict[str, Any] | bytes,
     index_source: str,
     templates: Sequence[LoadedTemplate],
     template_prefix: str,
@@ -126,9 +131,10 @@ def plan_run(
 ) -> RunPlan:
     """Validate, narrow, resolve and cut; raises ``PlanRefused`` for a narrowing it must not honour.
 
-    ``templates`` are every template under the ship's ``TemplatePrefix`` as listed at run start;
-    ``only_template_keys`` restricts the run to those keys (an S3-triggered run names the templates
-    that changed); keys it names that were not listed are noted and skipped.
+    ``index_data`` is the account index as read (bytes: decoded fast and stored byte for byte in the
+    snapshot) or already parsed. ``templates`` are every template under the ship's ``TemplatePrefix``
+    as listed at run start; ``only_template_keys`` restricts the run to those keys (an S3-triggered run
+    names the templates that changed); keys it names that were not listed are noted and skipped.
     """
     narrowing = narrowing or Narrowing()
     ship = ship_class.get_worker_ship_name()
@@ -172,7 +178,10 @@ def plan_run(
             continue
         valid[template.key] = (template, payload)
 
-    index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
+    if isinstance(index_data, bytes):  # the index as read: decoded fast, stored as is
+        index = AccountIndex.from_bytes(index_data, source=index_source, include_inactive=include_inactive)
+    else:
+        index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
     scope = sorted(scope_to_regions)
 
     account_ids: list[str] = []

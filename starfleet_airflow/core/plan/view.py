@@ -40,7 +40,7 @@ class SnapshotView:
         self.snapshot = snapshot
         self.ship_class = ship_class
         self.strategy: FanOutStrategy = ship_class.fan_out_strategy
-        self.index = index or AccountIndex.from_dict(
+        self.index = index or AccountIndex.from_bytes(
             snapshot.index, source=f"{source} (account index)", include_inactive=snapshot.include_inactive
         )
         self._payloads: dict[str, dict[str, Any]] = dict(payloads or {})
