@@ -137,13 +137,27 @@ class SqsSender:
             )
         entries = self.build_entries(bodies, targets)
         self._queue_error = None
-        if self.concurrency == 1 or len(batches) == 1:
+        workers = min(self.concurrency, len(batches))
+        if workers <= 1:
             for batch in batches:
                 self._send_batch(batch, entries, report)
-        else:
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send") as pool:
-                for future in [pool.submit(self._send_batch, b, entries, report) for b in batches]:
-                    future.result()
+            return report
+        # Each sending thread takes the next batch until none is left: one task per thread, not one
+        # future per call (8,500 futures cost more than the calls themselves on a fast endpoint).
+        remaining = iter(batches)
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    batch = next(remaining, None)
+                if batch is None:
+                    return
+                self._send_batch(batch, entries, report)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sqs-send") as pool:
+            for future in [pool.submit(work) for _ in range(workers)]:
+                future.result()
         return report
 
     def build_entries(
