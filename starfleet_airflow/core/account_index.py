@@ -23,7 +23,6 @@ from starfleet_airflow.core.index_decode import ACTIVE, AccountRecord, decode_in
 
 __all__ = ["ACTIVE", "Account", "AccountIndex", "AccountIndexError", "load_account_index"]
 
-_Maps = tuple[dict[str, set[str]], dict[str, set[str]], dict[tuple[str, str], set[str]]]
 _NO_REGIONS: frozenset[str] = frozenset()
 
 
@@ -79,7 +78,8 @@ class AccountIndex:
         self._regions: dict[str, frozenset[str]] = {key: record[5] for key, record in self._records.items()}
         self._lock = threading.Lock()
         self._accounts: dict[str, Account] | None = None
-        self._maps: _Maps | None = None
+        self._maps: list[dict[Any, set[str]] | None] = [None, None, None]
+        self._sorted: list[str] | None = None
         self._org_roots: set[str] | None = None
         self._root_ids: set[str] = set()  # filled with the OU map
 
@@ -145,25 +145,46 @@ class AccountIndex:
             }
         return self._accounts
 
-    def _lookup_maps(self) -> _Maps:
+    def _map(self, which: int) -> dict[Any, set[str]]:
+        """The map by name (0), OU (1) or tag (2), built on first use.
+
+        Parent chains and tag sets are shared objects (``index_decode`` interns them), so accounts are
+        grouped by the object first and each distinct chain or tag set is spread over its group at once.
+        """
         with self._lock:
-            if self._maps is None:
-                by_name: dict[str, set[str]] = defaultdict(set)
-                by_ou: dict[str, set[str]] = defaultdict(set)
-                by_tag: dict[tuple[str, str], set[str]] = defaultdict(set)
-                for key, name, _status, _arn, parents, _regions, tags in self._records.values():
-                    by_name[name.lower()].add(key)
-                    for parent in parents:
-                        if parent["Type"] == "ROOT":  # the organisation's own root ids (``r-...``)
-                            self._root_ids.add(parent["Id"].lower())
-                        # Ids and names in one map, each adding to (never replacing) what is there: two OUs
-                        # that share a name both match, which Starfleet's index got wrong.
-                        by_ou[parent["Id"].lower()].add(key)
-                        by_ou[parent["Name"].lower()].add(key)
-                    for tag, value in tags.items():
-                        by_tag[(tag.lower(), str(value).lower())].add(key)
-                self._maps = (by_name, by_ou, by_tag)
-            return self._maps
+            built = self._maps[which]
+            if built is not None:
+                return built
+            found: dict[Any, set[str]] = defaultdict(set)
+            if which == 0:
+                for key, record in self._records.items():
+                    found[record[1].lower()].add(key)
+            else:
+                field = 4 if which == 1 else 6
+                groups: dict[int, tuple[Any, list[str]]] = {}
+                for key, record in self._records.items():
+                    value = record[field]
+                    groups.setdefault(id(value), (value, []))[1].append(key)
+                for value, keys in groups.values():
+                    if which == 1:
+                        for parent in value:
+                            if parent["Type"] == "ROOT":  # the organisation's own root ids (``r-...``)
+                                self._root_ids.add(parent["Id"].lower())
+                            # Ids and names in one map, each adding to (never replacing) what is there: two
+                            # OUs that share a name both match, which Starfleet's index got wrong.
+                            found[parent["Id"].lower()].update(keys)
+                            found[parent["Name"].lower()].update(keys)
+                    else:
+                        for tag, tag_value in value.items():
+                            found[(tag.lower(), str(tag_value).lower())].update(keys)
+            self._maps[which] = found
+            return found
+
+    def sorted_ids(self) -> list[str]:
+        """Every account id, sorted (once per index: indexes are usually written in that order already)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._records)
+        return self._sorted
 
     # -- lookups ------------------------------------------------------------------------------------
 
@@ -180,7 +201,10 @@ class AccountIndex:
 
     def by_names(self, names: Iterable[str]) -> set[str]:
         """Accounts whose name matches one of ``names``, case-insensitively."""
-        by_name = self._lookup_maps()[0]
+        names = list(names)
+        if not names:  # an empty selector list must not build the maps
+            return set()
+        by_name = self._map(0)
         found: set[str] = set()
         for name in names:
             found |= by_name.get(name.lower(), set())
@@ -194,14 +218,14 @@ class AccountIndex:
         not this organisation's (``r-zzzz``) selects nothing, as in Starfleet.
         """
         key = org_unit.lower()
-        by_ou = self._lookup_maps()[1]  # also collects the root ids
+        by_ou = self._map(1)  # also collects the root ids
         if key == "root" or key in self._root_ids:
             return self.all_ids()
         return set(by_ou.get(key, set()))
 
     def by_tag(self, name: str, value: str) -> set[str]:
         """Accounts carrying the tag ``name=value``, both compared case-insensitively."""
-        return set(self._lookup_maps()[2].get((name.lower(), str(value).lower()), set()))
+        return set(self._map(2).get((name.lower(), str(value).lower()), set()))
 
     def org_root_ids(self) -> set[str]:
         """The organisation management ("org root") account ids, read from the account ARNs."""

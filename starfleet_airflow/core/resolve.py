@@ -13,6 +13,7 @@ from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import FanOutStrategy
+from starfleet_airflow.core.gc_pause import collector_paused
 from starfleet_airflow.core.targets import NO_REGION, Regions, Target, TargetList
 
 __all__ = ["Target", "TargetList", "resolve_accounts", "resolve_targets", "unmatched_selectors", "wanted_regions"]
@@ -63,7 +64,15 @@ def resolve_targets(
     """
     if strategy is FanOutStrategy.SINGLE_INVOCATION:
         return TargetList([None], [NO_REGION])
-    accounts = sorted(resolve_accounts(payload, index))
+    with collector_paused():  # big sets and lists of strings, no cycles: a collection would scan the heap
+        return _resolve(payload, index, strategy, scope_to_regions)
+
+
+def _resolve(
+    payload: dict[str, Any], index: AccountIndex, strategy: FanOutStrategy, scope_to_regions: Iterable[str]
+) -> TargetList:
+    selected = resolve_accounts(payload, index)
+    accounts = [a for a in index.sorted_ids() if a in selected]
     if strategy is FanOutStrategy.ACCOUNT:
         return TargetList(accounts, [NO_REGION] * len(accounts))
     regions = wanted_regions(payload, scope_to_regions)
