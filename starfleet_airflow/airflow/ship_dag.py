@@ -16,9 +16,6 @@ from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
-from starfleet_airflow.airflow.tasks.deliver import deliver_task
-from starfleet_airflow.airflow.tasks.plan import plan_task
-from starfleet_airflow.airflow.tasks.report import report_task
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 
@@ -67,16 +64,23 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         # (the units, each naming the snapshot and its slice of it; the summary), deliver 1, report 1.
         @task(task_id="plan", multiple_outputs=False)
         def plan() -> list[dict[str, Any]]:
+            # Task bodies import what they run when they run: parsing the DAG file never pays for them.
+            from starfleet_airflow.airflow.tasks.plan import plan_task
+
             with starfleet_task(loaded, configuration):
                 return plan_task(loaded, configuration, get_current_context())
 
         @task(task_id="deliver", map_index_template="{{ " + UNIT_LABEL_KEY + " }}", multiple_outputs=False)
         def deliver(unit: dict[str, Any]) -> dict[str, Any]:
+            from starfleet_airflow.airflow.tasks.deliver import deliver_task
+
             with starfleet_task(loaded, configuration):
                 return deliver_task(loaded, configuration, unit, get_current_context())
 
         @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0, multiple_outputs=False)
         def report(results: Any) -> dict[str, Any]:
+            from starfleet_airflow.airflow.tasks.report import report_task
+
             with starfleet_task(loaded, configuration):
                 return report_task(loaded, configuration, results, get_current_context())
 
