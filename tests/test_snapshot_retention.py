@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from starfleet_airflow.aws.locations import Location
+from starfleet_airflow.core.snapshot import RunSnapshot, clear_cache, read_snapshot, store_snapshot
 from starfleet_airflow.core.snapshot_retention import prune_snapshots
 from starfleet_airflow.devtools.synthetic_org import sample_organisation
 from tests.airflow_fixtures import Deployment, run_dag
@@ -78,3 +79,65 @@ def test_each_plan_prunes_its_ship_snapshots(deployment: Deployment) -> None:
         deployment.write()
         assert run_dag("starfleet_once_recorder_ship").state == "success"
     assert len(list(folder.glob("*.json.gz"))) == 1, "the first run's snapshot was pruned by the second plan"
+
+
+def _age(path: Path, days: float) -> None:
+    stamp = (datetime.now(timezone.utc) - timedelta(days=days)).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def test_index_copies_are_pruned_by_age_and_a_run_that_uses_one_again_keeps_it(tmp_path: Path) -> None:
+    """Format-2 snapshots keep the index in ``<ship>/index/``; reuse touches it, so a kept run can read it."""
+    root = Location(None, str(tmp_path))
+
+    def store(index: bytes, name: str) -> str:
+        snapshot = RunSnapshot(ship="Ship", index=index, templates={"t.yaml": {"TemplateName": name}})
+        return store_snapshot(snapshot, root).location
+
+    first, second = b'{"accounts":{},"generated":"first"}', b'{"accounts":{},"generated":"second"}'
+    store(first, "a")
+    store(second, "b")
+    for path in (tmp_path / "Ship").rglob("*.json.gz"):
+        _age(path, 100)
+    reused = store(first, "c")  # a new run on the first index: its copy is in use again
+    clear_cache()
+
+    deleted = prune_snapshots(root, "Ship", keep_latest=1, max_age_days=30)
+
+    assert len(deleted) == 3, deleted  # the two old run snapshots and the second index's copy
+    assert sorted(p.relative_to(tmp_path / "Ship").parts[0] for p in (tmp_path / "Ship").rglob("*.json.gz")) == [
+        Path(reused).name,
+        "index",
+    ]
+    assert read_snapshot(reused).index == first
+
+
+def test_s3_index_copies_are_not_counted_as_run_snapshots() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="snaps")
+        for key in ("runs/Ship/a.json.gz", "runs/Ship/b.json.gz", "runs/Ship/index/i.json.gz"):
+            s3.put_object(Bucket="snaps", Key=key, Body=b"x")
+        later = datetime.now(timezone.utc) + timedelta(days=40)
+        deleted = prune_snapshots(
+            Location("snaps", "runs/"), "Ship", keep_latest=1, max_age_days=30, now=later, s3_client=s3
+        )
+        left = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="snaps")["Contents"])
+    assert len(deleted) == 1 and "/index/" not in deleted[0]
+    assert "runs/Ship/index/i.json.gz" in left and len(left) == 2
+
+
+def test_s3_index_copy_reused_by_a_second_run_is_touched_in_place() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="snaps")
+        root = Location("snaps", "runs/")
+        index = b'{"accounts":{}}'
+        for name in ("a", "b"):
+            snapshot = RunSnapshot(ship="Ship", index=index, templates={"t.yaml": {"TemplateName": name}})
+            location = store_snapshot(snapshot, root, s3).location
+        clear_cache()
+        copies = [o["Key"] for o in s3.list_objects_v2(Bucket="snaps", Prefix="runs/Ship/index/")["Contents"]]
+        assert len(copies) == 1
+        assert s3.head_object(Bucket="snaps", Key=copies[0])["ContentType"] == "application/gzip"
+        assert read_snapshot(location, s3).index == index

@@ -125,3 +125,23 @@ def test_validate_and_render_refuse_the_bomb_naming_its_file(tmp_path: Path, cap
 
     assert main(["render", "AccountNoteShip", "--template", "bomb", "--account", "111111111111", *options]) == 1
     assert f"{bomb}: expands to about" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(yaml_loader.CParser is None, reason="PyYAML built without libyaml")
+def test_the_fast_loader_parses_with_libyaml_under_the_same_bounds() -> None:
+    """libyaml's parser feeds the bounded composer: same documents, same refusals, same messages."""
+    import yaml
+
+    fast = yaml_loader._loader_for(yaml_loader.TEMPLATE_LIMITS, fast=True)
+    assert issubclass(fast, yaml_loader.CParser)
+    text = (FIXTURES.parent.parent / "config" / "starfleet.yaml").read_text() + alias_bomb(2)
+    assert yaml.load(text, Loader=fast) == yaml.safe_load(text)
+    for bomb in (alias_bomb(8), "Deep: " + "[" * 5000):
+        with pytest.raises(yaml_loader.YamlLimitError):
+            yaml.load(bomb, Loader=fast)
+    broken = "a: [1, 2\nb: 3\n"
+    with pytest.raises(yaml.YAMLError) as pure:  # PyYAML's own pure-Python wording
+        yaml.safe_load(broken)
+    mark, problem = pure.value.problem_mark, pure.value.problem
+    _, error = yaml_loader.safe_load_yaml(broken, yaml_loader.TEMPLATE_LIMITS)
+    assert error == f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"

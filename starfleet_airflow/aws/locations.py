@@ -7,6 +7,7 @@ asks "is this S3?" again.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +71,74 @@ def read_bytes(location: Location, s3_client: Any = None) -> bytes:
         return Path(location.key).read_bytes()
     except OSError as exc:
         raise LocationError(f"{location}: cannot read ({exc.strerror or exc})") from exc
+
+
+def read_range(location: Location, offset: int, length: int, s3_client: Any = None) -> bytes:
+    """``length`` bytes from ``offset`` (an S3 ranged GET, or a seek): a deliver task reads only its part."""
+    if length <= 0:
+        return b""
+    if location.is_s3:
+        if s3_client is None:
+            raise LocationError(f"{location}: an S3 client is needed to read it")
+        try:
+            response = s3_client.get_object(
+                Bucket=location.bucket, Key=location.key, Range=f"bytes={offset}-{offset + length - 1}"
+            )
+            data = response["Body"].read()
+        except Exception as exc:
+            raise LocationError(f"{location}: cannot read bytes {offset}..{offset + length} ({exc})") from exc
+    else:
+        try:
+            with open(location.key, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(length)
+        except OSError as exc:
+            raise LocationError(f"{location}: cannot read ({exc.strerror or exc})") from exc
+    if len(data) != length:
+        raise LocationError(f"{location}: expected {length} bytes at offset {offset}, got {len(data)}")
+    return data
+
+
+def exists(location: Location, s3_client: Any = None) -> bool:
+    """Whether the object or file is there (a HEAD request for S3); errors other than "missing" raise."""
+    if not location.is_s3:
+        return Path(location.key).is_file()
+    if s3_client is None:
+        raise LocationError(f"{location}: an S3 client is needed to check it")
+    try:
+        s3_client.head_object(Bucket=location.bucket, Key=location.key)
+    except Exception as exc:
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise LocationError(f"{location}: cannot check ({exc})") from exc
+    return True
+
+
+def touch(location: Location, s3_client: Any = None, content_type: str | None = None) -> None:
+    """Mark an existing object or file as used now (its last-modified time), without changing its bytes.
+
+    S3 has no touch: an object copied onto itself with its metadata replaced gets a new LastModified
+    (server-side, whatever its size); replacing the metadata drops it, so give ``content_type`` again.
+    """
+    if not location.is_s3:
+        try:
+            os.utime(location.key)
+        except OSError as exc:
+            raise LocationError(f"{location}: cannot touch ({exc})") from exc
+        return
+    if s3_client is None:
+        raise LocationError(f"{location}: an S3 client is needed to touch it")
+    try:
+        s3_client.copy_object(
+            Bucket=location.bucket,
+            Key=location.key,
+            CopySource={"Bucket": location.bucket, "Key": location.key},
+            MetadataDirective="REPLACE",
+            **({"ContentType": content_type} if content_type else {}),
+        )
+    except Exception as exc:
+        raise LocationError(f"{location}: cannot touch ({exc})") from exc
 
 
 def write_bytes(location: Location, data: bytes, s3_client: Any = None, content_type: str | None = None) -> None:

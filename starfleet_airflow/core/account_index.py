@@ -1,25 +1,29 @@
 """The organisation's account index: Starfleet's JSON format, read from a file or ``s3://``.
 
 The index is built once per load into lookup maps (by id, name, OU, tag, region) so that resolving a
-template costs set operations, not scans. Lookups follow Starfleet's semantics (names, OUs and tags are
-case-insensitive; an OU matches accounts in nested OUs when the index lists the parent chain) and fix
-two of its gaps: two OUs with the same name both match, and accounts that are not ACTIVE are skipped
-unless ``include_inactive`` is set.
+template costs set operations, not scans; the JSON is decoded by ``index_decode`` (msgspec, each
+distinct parent chain, region list and tag set decoded once). Lookups follow Starfleet's semantics
+(names, OUs and tags are case-insensitive; an OU matches accounts in nested OUs when the index lists the
+parent chain) and fix two of its gaps: two OUs with the same name both match, and accounts that are not
+ACTIVE are skipped unless ``include_inactive`` is set.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
-from starfleet_airflow.core.schemas.payload import ACCOUNT_ID_PATTERN
+from starfleet_airflow.core.index_decode import ACTIVE, AccountRecord, decode_index, records_from_dict
 
-ACTIVE = "ACTIVE"
+__all__ = ["ACTIVE", "Account", "AccountIndex", "AccountIndexError", "load_account_index"]
+
+_NO_REGIONS: frozenset[str] = frozenset()
 
 
 class AccountIndexError(Exception):
@@ -48,33 +52,38 @@ def _management_account_id(arn: str) -> str | None:
 
 
 class AccountIndex:
-    """Lookup maps over the accounts of one index snapshot."""
+    """Lookup maps over the accounts of one index snapshot.
 
-    def __init__(self, accounts: dict[str, Account], *, generated: str | None, source: str, fingerprint: str) -> None:
-        self.accounts = accounts
+    Only what every run needs is built up front (ids, names, regions); the maps by name, OU and tag,
+    the org root ids and the ``Account`` records are built on first use, so a template that selects
+    ``AllAccounts`` never pays for them.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[AccountRecord],
+        *,
+        generated: Any = None,
+        source: str,
+        fingerprint: str | None = None,
+        include_inactive: bool = False,
+    ) -> None:
+        records = records if isinstance(records, list) else list(records)
         self.generated = generated
+        self.listed = len(records)  # every account the index lists, ACTIVE or not (for index health)
         self.source = source
-        self.fingerprint = fingerprint
-        self._by_name: dict[str, set[str]] = defaultdict(set)
-        self._by_ou: dict[str, set[str]] = defaultdict(set)
-        self._by_tag: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._org_roots: set[str] = set()
-        # The organisation's own root ids (``r-...``): the ROOT-type parents the generator writes.
-        self._root_ids: set[str] = set()
-        for account in accounts.values():
-            self._by_name[account.name.lower()].add(account.id)
-            for parent in account.parents:
-                if parent["Type"] == "ROOT":
-                    self._root_ids.add(parent["Id"].lower())
-                # Ids and names in one map, each adding to (never replacing) what is there: two OUs
-                # that share a name both match, which Starfleet's index got wrong.
-                self._by_ou[parent["Id"].lower()].add(account.id)
-                self._by_ou[parent["Name"].lower()].add(account.id)
-            for name, value in account.tags.items():
-                self._by_tag[(name.lower(), str(value).lower())].add(account.id)
-            root = _management_account_id(account.arn)
-            if root:
-                self._org_roots.add(root)
+        self._fingerprint = fingerprint
+        self._raw: bytes | None = None  # the bytes read, hashed only if someone asks for the fingerprint
+        self._records: dict[str, AccountRecord] = {
+            record[0]: record for record in records if include_inactive or record[2] == ACTIVE
+        }
+        self._regions: dict[str, frozenset[str]] = {key: record[5] for key, record in self._records.items()}
+        self._lock = threading.Lock()
+        self._accounts: dict[str, Account] | None = None
+        self._maps: list[dict[Any, set[str]] | None] = [None, None, None]
+        self._sorted: list[str] | None = None
+        self._org_roots: set[str] | None = None
+        self._root_ids: set[str] = set()  # filled with the OU map
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -85,44 +94,122 @@ class AccountIndex:
         """Build the index from the parsed JSON; every shape problem names the source and the key."""
         if not isinstance(data, dict) or not isinstance(data.get("accounts"), dict):
             raise AccountIndexError(f"{source}: expected a JSON object with an 'accounts' mapping of id -> account")
-        accounts: dict[str, Account] = {}
+        records: list[AccountRecord] = []
         problems: list[str] = []
-        for account_id, raw in data["accounts"].items():
-            account = _parse_account(str(account_id), raw, f"{source}: accounts.{account_id}", problems)
-            if account is not None and (include_inactive or account.status == ACTIVE):
-                accounts[account.id] = account
+        for item in records_from_dict(data, source):
+            if isinstance(item, str):
+                problems.append(item)
+            else:
+                records.append(item)
         if problems:
             raise AccountIndexError("\n".join(problems))
-        if fingerprint is None:
-            fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-        return cls(accounts, generated=data.get("generated"), source=source, fingerprint=fingerprint)
+        return cls(
+            records,
+            generated=data.get("generated"),
+            source=source,
+            fingerprint=fingerprint,
+            include_inactive=include_inactive,
+        )
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, source: str, include_inactive: bool = False) -> AccountIndex:
-        """Parse JSON bytes; the fingerprint is the sha256 of exactly these bytes."""
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise AccountIndexError(f"{source}: not valid JSON ({exc})") from None
-        return cls.from_dict(
-            data, source=source, include_inactive=include_inactive, fingerprint=hashlib.sha256(raw).hexdigest()
-        )
+        """Parse JSON bytes (the fast decoder, else the careful path); the fingerprint is their sha256."""
+        decoded = decode_index(raw)
+        if decoded is None:
+            try:
+                data = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                raise AccountIndexError(f"{source}: not valid JSON ({exc})") from None
+            return cls.from_dict(data, source=source, include_inactive=include_inactive, fingerprint=_sha256(raw))
+        records, generated = decoded
+        index = cls(records, generated=generated, source=source, include_inactive=include_inactive)
+        index._raw = raw
+        return index
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the index bytes as read (of its canonical JSON when built from a dict), on demand."""
+        if self._fingerprint is None:
+            raw = self._raw
+            if raw is None:
+                document = {"accounts": {key: _record_document(r) for key, r in self._records.items()}}
+                raw = json.dumps(document, sort_keys=True, default=str).encode()
+            self._fingerprint = _sha256(raw)
+        return self._fingerprint
+
+    @property
+    def accounts(self) -> dict[str, Account]:
+        """Every account of the index as an ``Account`` (only ACTIVE ones unless ``include_inactive``)."""
+        if self._accounts is None:
+            self._accounts = {
+                key: Account(key, name, status, arn, parents, regions, tags)
+                for key, name, status, arn, parents, regions, tags in self._records.values()
+            }
+        return self._accounts
+
+    def _map(self, which: int) -> dict[Any, set[str]]:
+        """The map by name (0), OU (1) or tag (2), built on first use.
+
+        Parent chains and tag sets are shared objects (``index_decode`` interns them), so accounts are
+        grouped by the object first and each distinct chain or tag set is spread over its group at once.
+        """
+        with self._lock:
+            built = self._maps[which]
+            if built is not None:
+                return built
+            found: dict[Any, set[str]] = defaultdict(set)
+            if which == 0:
+                for key, record in self._records.items():
+                    found[record[1].lower()].add(key)
+            else:
+                field = 4 if which == 1 else 6
+                groups: dict[int, tuple[Any, list[str]]] = {}
+                for key, record in self._records.items():
+                    value = record[field]
+                    groups.setdefault(id(value), (value, []))[1].append(key)
+                for value, keys in groups.values():
+                    if which == 1:
+                        for parent in value:
+                            if parent["Type"] == "ROOT":  # the organisation's own root ids (``r-...``)
+                                self._root_ids.add(parent["Id"].lower())
+                            # Ids and names in one map, each adding to (never replacing) what is there: two
+                            # OUs that share a name both match, which Starfleet's index got wrong.
+                            found[parent["Id"].lower()].update(keys)
+                            found[parent["Name"].lower()].update(keys)
+                    else:
+                        for tag, tag_value in value.items():
+                            found[(tag.lower(), str(tag_value).lower())].update(keys)
+            self._maps[which] = found
+            return found
+
+    def sorted_ids(self) -> list[str]:
+        """Every account id, sorted (once per index: indexes are usually written in that order already)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._records)
+        return self._sorted
 
     # -- lookups ------------------------------------------------------------------------------------
 
+    def __len__(self) -> int:
+        return len(self._records)
+
     def all_ids(self) -> set[str]:
         """Every account of the index (only ACTIVE ones unless built with ``include_inactive``)."""
-        return set(self.accounts)
+        return set(self._records)
 
     def by_ids(self, ids: Iterable[str]) -> set[str]:
         """The given ids that exist in the index."""
-        return {str(i) for i in ids} & self.accounts.keys()
+        return {str(i) for i in ids} & self._records.keys()
 
     def by_names(self, names: Iterable[str]) -> set[str]:
         """Accounts whose name matches one of ``names``, case-insensitively."""
+        names = list(names)
+        if not names:  # an empty selector list must not build the maps
+            return set()
+        by_name = self._map(0)
         found: set[str] = set()
         for name in names:
-            found |= self._by_name.get(name.lower(), set())
+            found |= by_name.get(name.lower(), set())
         return found
 
     def by_org_unit(self, org_unit: str) -> set[str]:
@@ -133,65 +220,48 @@ class AccountIndex:
         not this organisation's (``r-zzzz``) selects nothing, as in Starfleet.
         """
         key = org_unit.lower()
+        by_ou = self._map(1)  # also collects the root ids
         if key == "root" or key in self._root_ids:
             return self.all_ids()
-        return set(self._by_ou.get(key, set()))
+        return set(by_ou.get(key, set()))
 
     def by_tag(self, name: str, value: str) -> set[str]:
         """Accounts carrying the tag ``name=value``, both compared case-insensitively."""
-        return set(self._by_tag.get((name.lower(), str(value).lower()), set()))
+        return set(self._map(2).get((name.lower(), str(value).lower()), set()))
 
     def org_root_ids(self) -> set[str]:
         """The organisation management ("org root") account ids, read from the account ARNs."""
+        if self._org_roots is None:
+            # An organisation's ARNs share everything before "account/": parse each distinct prefix once.
+            prefixes = {record[3].partition("account/")[0] for record in self._records.values()}
+            self._org_roots = {root for root in map(_management_account_id, prefixes) if root}
         return set(self._org_roots)
 
     def regions_of(self, account_id: str) -> frozenset[str]:
         """The regions enabled for an account (empty for an unknown account)."""
-        account = self.accounts.get(account_id)
-        return account.regions if account else frozenset()
+        return self._regions.get(account_id, _NO_REGIONS)
 
     def name_of(self, account_id: str) -> str:
         """The account's name, or the id itself when the index does not know it."""
-        account = self.accounts.get(account_id)
-        return account.name if account else account_id
+        record = self._records.get(account_id)
+        return record[1] if record else account_id
 
 
-def _parse_account(account_id: str, raw: Any, where: str, problems: list[str]) -> Account | None:
-    """One account entry; appends a message per problem and returns None when unusable."""
-    if not ACCOUNT_ID_PATTERN.match(account_id):
-        problems.append(f"{where}: expected a 12-digit AWS account id as the key")
-        return None
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected an object")
-        return None
-    start = len(problems)
-    name = raw.get("Name")
-    if not isinstance(name, str):
-        problems.append(f"{where}.Name: expected a string")
-    regions = raw.get("Regions", [])
-    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
-        problems.append(f"{where}.Regions: expected a list of region names")
-    parents = raw.get("Parents", [])
-    if not isinstance(parents, list) or not all(
-        isinstance(p, dict) and isinstance(p.get("Id"), str) and isinstance(p.get("Name"), str) for p in parents
-    ):
-        problems.append(f"{where}.Parents: expected a list of objects with string Id and Name")
-    tags = raw.get("Tags", {})
-    if not isinstance(tags, dict):
-        problems.append(f"{where}.Tags: expected a mapping of tag name to value")
-    if "Id" in raw and str(raw["Id"]) != account_id:
-        problems.append(f"{where}.Id: {raw['Id']!r} does not match the key {account_id!r}")
-    if len(problems) > start:
-        return None
-    return Account(
-        id=account_id,
-        name=name,
-        status=str(raw.get("Status", ACTIVE)),
-        arn=str(raw.get("Arn", "")),
-        parents=tuple({"Id": p["Id"], "Type": str(p.get("Type", "")), "Name": p["Name"]} for p in parents),
-        regions=frozenset(regions),
-        tags={str(k): str(v) for k, v in tags.items()},
-    )
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _record_document(record: AccountRecord) -> dict[str, Any]:
+    key, name, status, arn, parents, regions, tags = record
+    return {
+        "Id": key,
+        "Name": name,
+        "Status": status,
+        "Arn": arn,
+        "Parents": list(parents),
+        "Regions": sorted(regions),
+        "Tags": tags,
+    }
 
 
 def load_account_index(location: Location, *, s3_client: Any = None, include_inactive: bool = False) -> AccountIndex:

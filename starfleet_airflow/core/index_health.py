@@ -15,11 +15,11 @@ from starfleet_airflow.core.account_index import AccountIndex
 DEFAULT_MAX_AGE_HOURS = 72
 
 
-def empty_index_problem(index_data: Any, index: AccountIndex) -> str | None:
+def empty_index_problem(index: AccountIndex) -> str | None:
     """Why ``index`` cannot be planned with (no account at all, or none ACTIVE), or None."""
-    if index.accounts:
+    if index.sorted_ids():
         return None
-    listed = len(index_data.get("accounts") or {}) if isinstance(index_data, dict) else 0
+    listed = index.listed
     if not listed:
         return (
             f"account index {index.source} lists no accounts; expected the organisation's accounts"
@@ -44,11 +44,12 @@ def _parse_generated(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def stale_index_note(index_data: Any, source: str, *, now: datetime, max_age_hours: int) -> str | None:
+def stale_index_note(index: AccountIndex, *, now: datetime, max_age_hours: int) -> str | None:
     """A note when the index is older than ``max_age_hours`` (0: never) or its age cannot be told."""
     if max_age_hours <= 0:
         return None
-    value = index_data.get("generated") if isinstance(index_data, dict) else None
+    source = index.source
+    value = index.generated
     generated = _parse_generated(value)
     if generated is None:
         found = "none" if value is None else repr(value)[:60]

@@ -16,10 +16,12 @@ by construction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
+
+from starfleet_airflow.core.targets import TargetList
 
 ACCOUNT_KEY = "StarbaseAssignedAccount"
 REGION_KEY = "StarbaseAssignedRegion"
@@ -88,11 +90,14 @@ class BodyRenderer:
         tails_of: dict[tuple[str | None, ...], list[str]] = {}
         out: list[str] = []
         extend = out.extend
-        for account_id, group in groupby(targets, key=_ACCOUNT):
+        if isinstance(targets, TargetList):  # already grouped by account, region tuples shared
+            groups: Iterable[tuple[str | None, tuple[str | None, ...]]] = targets.groups()
+        else:
+            groups = ((account, tuple(map(_REGION, group))) for account, group in groupby(targets, key=_ACCOUNT))
+        for account_id, regions in groups:
             if account_id is None:  # SINGLE_INVOCATION: the template unchanged
-                extend(self._whole for _ in group)
+                extend(self._whole for _ in regions)
                 continue
-            regions = tuple(map(_REGION, group))
             tails = tails_of.get(regions)
             if tails is None:
                 tails = tails_of[regions] = [

@@ -1,25 +1,22 @@
 """From a validated payload template to the exact list of targets (Starfleet's semantics).
 
 The result is sorted, so the same template and index snapshot always give the same list: work units
-are slices of it, and a retried task re-resolves and takes the same slice. The cost is one set
-operation per selector plus one pass over accounts x wanted regions.
+are slices of it. The cost is one set operation per selector plus one pass over the selected accounts:
+the result is a ``TargetList`` (each account once, with a region tuple shared by every account that has
+the same enabled regions), so no per-target object is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.gc_pause import collector_paused
+from starfleet_airflow.core.targets import NO_REGION, Regions, Target, TargetList
 
-
-class Target(NamedTuple):
-    """Where one unit of a ship's work happens; both None for SINGLE_INVOCATION."""
-
-    account_id: str | None
-    region: str | None
+__all__ = ["Target", "TargetList", "resolve_accounts", "resolve_targets", "unmatched_selectors", "wanted_regions"]
 
 
 def _select(spec: dict[str, Any], index: AccountIndex) -> set[str]:
@@ -59,26 +56,39 @@ def resolve_targets(
     index: AccountIndex,
     strategy: FanOutStrategy,
     scope_to_regions: Iterable[str] = (),
-) -> list[Target]:
+) -> TargetList:
     """Every target of the template, sorted by (account id, region).
 
-    ACCOUNT_REGION pairs exist only where the region is enabled for the account in the index.
+    ACCOUNT_REGION pairs exist only where the region is enabled for the account in the index. Accounts
+    that share one enabled-region set share one computed region tuple (most of an organisation does).
     """
     if strategy is FanOutStrategy.SINGLE_INVOCATION:
-        return [Target(None, None)]
-    accounts = sorted(resolve_accounts(payload, index))
+        return TargetList([None], [NO_REGION])
+    with collector_paused():  # big sets and lists of strings, no cycles: a collection would scan the heap
+        return _resolve(payload, index, strategy, scope_to_regions)
+
+
+def _resolve(
+    payload: dict[str, Any], index: AccountIndex, strategy: FanOutStrategy, scope_to_regions: Iterable[str]
+) -> TargetList:
+    selected = resolve_accounts(payload, index)
+    accounts = [a for a in index.sorted_ids() if a in selected]
     if strategy is FanOutStrategy.ACCOUNT:
-        return [Target(account_id, None) for account_id in accounts]
+        return TargetList(accounts, [NO_REGION] * len(accounts))
     regions = wanted_regions(payload, scope_to_regions)
-    targets: list[Target] = []
-    append = targets.append
-    with collector_paused():  # tuples of strings: no cycles, yet each burst scanned the heap
-        for account_id in accounts:
-            enabled = index.regions_of(account_id)
-            for region in regions:
-                if region in enabled:
-                    append(Target(account_id, region))
-    return targets
+    kept_accounts: list[str | None] = []
+    kept_regions: list[Regions] = []
+    of_enabled: dict[frozenset[str], Regions] = {}
+    regions_of = index.regions_of
+    for account_id in accounts:
+        enabled = regions_of(account_id)
+        mine = of_enabled.get(enabled)
+        if mine is None:
+            mine = of_enabled[enabled] = tuple(region for region in regions if region in enabled)
+        if mine:
+            kept_accounts.append(account_id)
+            kept_regions.append(mine)
+    return TargetList(kept_accounts, kept_regions)
 
 
 def unmatched_selectors(payload: dict[str, Any], index: AccountIndex) -> list[str]:

@@ -7,6 +7,11 @@ snapshots that are both older than ``STARFLEET.SnapshotMaxAgeDays`` and not amon
 was written recently. A run cleared and re-run after its snapshot is gone still gets a report that
 counts every target and says why (``core.report``). An S3 lifecycle rule on the prefix does the same
 job natively; set ``SnapshotMaxAgeDays: 0`` to leave it to one.
+
+The account index copies under ``<ship>/index/`` (``core.snapshot``) are pruned by the same rule, on
+their own: every run that uses a copy touches it just before writing its snapshot, so a copy is never
+older than the newest snapshot that refers to it, and whenever that snapshot is kept (young, or among
+the newest ``SnapshotKeepLatest``) so is its copy (fewer copies than snapshots are newer than it).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from starfleet_airflow.aws.locations import Location, delete_keys, list_with_times
-from starfleet_airflow.core.snapshot import SUFFIX
+from starfleet_airflow.core.snapshot import INDEX_FOLDER, SUFFIX
 
 DEFAULT_MAX_AGE_DAYS = 30
 DEFAULT_KEEP_LATEST = 10
@@ -38,14 +43,26 @@ def prune_snapshots(
     """
     if max_age_days <= 0:
         return []
-    folder = root.child(f"{ship}/")
-    found = sorted(list_with_times(folder, SUFFIX, s3_client), key=lambda item: item[1], reverse=True)
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=max_age_days)
-    doomed = [key for key, modified in found[max(keep_latest, 0) :] if modified < cutoff]
-    doomed = [key for key in doomed if _text(folder, key) != keep]
-    if doomed:
-        delete_keys(folder, doomed, s3_client)
-    return [_text(folder, key) for key in doomed]
+    deleted: list[str] = []
+    for folder in (root.child(f"{ship}/"), root.child(f"{ship}/{INDEX_FOLDER}/")):
+        # Direct children only: an S3 listing of ``<ship>/`` also lists ``<ship>/index/...``.
+        listed = list_with_times(folder, SUFFIX, s3_client)
+        found = [(key, modified) for key, modified in listed if _direct(folder, key)]
+        found.sort(key=lambda item: item[1], reverse=True)
+        doomed = [key for key, modified in found[max(keep_latest, 0) :] if modified < cutoff]
+        doomed = [key for key in doomed if _text(folder, key) != keep]
+        if doomed:
+            delete_keys(folder, doomed, s3_client)
+        deleted += [_text(folder, key) for key in doomed]
+    return deleted
+
+
+def _direct(folder: Location, key: str) -> bool:
+    """Whether ``key`` (an S3 key or a local path) is directly inside ``folder``, not in a subfolder."""
+    if not folder.is_s3:
+        return True  # local listings never descend
+    return "/" not in key[len(folder.key) :]
 
 
 def _text(folder: Location, key: str) -> str:

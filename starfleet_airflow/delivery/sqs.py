@@ -144,20 +144,36 @@ class SqsSender:
             )
         entries = self.build_entries(bodies, targets)
         self._queue_error = None
-        if self.concurrency == 1 or len(batches) == 1:
+        workers = min(self.concurrency, len(batches))
+        if workers <= 1:
             for batch in batches:
                 self._send_batch(batch, entries, report)
-        else:
-            pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sqs-send")
-            try:
-                for future in [pool.submit(self._send_batch, b, entries, report) for b in batches]:
-                    future.result()
-            except BaseException:
-                # The task's execution_timeout (or a kill) stops the unit now: batches not yet started are
-                # cancelled, calls in flight end within botocore's own timeouts; nothing waits for them.
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
+            return report
+        # Each sending thread takes the next batch until none is left: one task per thread, not one
+        # future per call (8,500 futures cost more than the calls themselves on a fast endpoint).
+        remaining = iter(batches)
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                with lock:
+                    batch = next(remaining, None)
+                if batch is None:
+                    return
+                self._send_batch(batch, entries, report)
+
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sqs-send")
+        try:
+            for future in [pool.submit(work) for _ in range(workers)]:
+                future.result()
+        except BaseException:
+            # The task's execution_timeout (or a kill) stops the unit now: no thread takes another batch,
+            # calls in flight end within botocore's own timeouts; nothing waits for them.
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return report
 
     def build_entries(

@@ -1,4 +1,4 @@
-"""One work unit delivered: its targets re-derived from the run snapshot, then the ship's delivery mode.
+"""One work unit delivered: its targets (its part of the run snapshot), then the ship's delivery mode.
 
 Two modes, chosen per ship (``Airflow.DeliveryMode``): ``sqs`` puts Starfleet-compatible messages on
 the ship's queue (the ship runs as a Lambda), ``inline`` runs the ship in the Airflow worker. Both
@@ -8,15 +8,16 @@ XCom stays small even when a whole unit fails) and, for inline runs, every targe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starfleet_airflow.core.enums import DeliveryMode
 from starfleet_airflow.core.outcomes import UnitResult
-from starfleet_airflow.core.plan import SnapshotView, WorkUnit, unit_targets
+from starfleet_airflow.core.plan import PlanError, WorkUnit
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.render import BodyRenderer
 from starfleet_airflow.core.ship import RunContext
+from starfleet_airflow.core.targets import Target
 from starfleet_airflow.delivery.inline import compact_detail, run_targets
 from starfleet_airflow.delivery.sqs import SqsSender
 from starfleet_airflow.delivery.sqs_batches import message_attributes
@@ -25,22 +26,23 @@ from starfleet_airflow.delivery.sqs_batches import message_attributes
 def deliver_unit(
     loaded_ship: LoadedShip,
     unit: WorkUnit,
-    view: SnapshotView,
+    raw_template: dict[str, Any],
+    targets: Sequence[Target],
     *,
     commit: bool,
     run_context: RunContext,
     sqs_client_factory: Callable[[str], Any],
     session_factory: Callable[[], Any] | None,
 ) -> UnitResult:
-    """Deliver one work unit: its targets re-derived from the run snapshot, then SQS or inline.
+    """Deliver one work unit (``targets``: its share of the run snapshot), by SQS or inline.
 
     ``sqs_client_factory(queue_url)`` and ``session_factory()`` are called only by the mode that needs
     them, so an inline ship never builds an SQS client and vice versa.
     """
     options = loaded_ship.airflow_options
     mode: DeliveryMode = options["delivery_mode"]
-    targets = unit_targets(view, unit)
-    raw_template = view.snapshot.templates[unit.template]
+    if len(targets) != unit.size:
+        raise PlanError(f"unit {unit.unit} ({unit.label}) covers {unit.size} targets, its snapshot part {len(targets)}")
     result = UnitResult(unit.unit, unit.template, unit.start, unit.stop, unit.label, mode.value)
 
     if mode is DeliveryMode.SQS:

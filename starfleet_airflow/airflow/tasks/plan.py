@@ -1,14 +1,13 @@
 """The ``plan`` task: read the index and the templates, validate, narrow, resolve, snapshot, cut.
 
-It returns the work-unit descriptors (mapped over by ``deliver``) and pushes the run summary and the
-snapshot location as extra XComs. Refusals and inputs that a retry would read the same way fail the
+It returns the work-unit descriptors (mapped over by ``deliver``; each names the run's snapshot) and
+pushes the run summary as the one other XCom. Refusals and inputs that a retry would read the same way fail the
 task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
 transient.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,22 +27,19 @@ from starfleet_airflow.core.index_plugins import (
 )
 from starfleet_airflow.core.plan import Narrowing, PlanError, PlanRefused, plan_run
 from starfleet_airflow.core.registry import LoadedShip
-from starfleet_airflow.core.snapshot import write_snapshot
+from starfleet_airflow.core.snapshot import store_snapshot
 from starfleet_airflow.core.snapshot_retention import prune_snapshots
 from starfleet_airflow.core.templates import TemplateStore
 
 log = logging.getLogger(__name__)
 
 
-def _read_index(location: Location, store_client: Callable[[], Any]) -> dict[str, Any]:
-    """The account index JSON as stored (read errors propagate: Airflow retries what may be transient)."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
+def _read_index(location: Location, store_client: Callable[[], Any]) -> bytes:
+    """The account index bytes as stored (read errors propagate: Airflow retries what may be transient).
 
-    raw = read_bytes(location, store_client() if location.is_s3 else None)
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise AirflowFailException(f"account index {location}: not valid JSON ({exc})") from exc
+    Parsed by ``plan_run`` (an invalid index raises ``AccountIndexError``, which fails the task).
+    """
+    return read_bytes(location, store_client() if location.is_s3 else None)
 
 
 def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
@@ -126,11 +122,13 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
     single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
     store = TemplateStore(root, store_client() if root.is_s3 else None)
     templates = store.load_all(loaded.configuration["template_prefix"])
+    index_data: dict[str, Any] | bytes
     if single:
-        index_data: dict[str, Any] = {"accounts": {}}
+        index_data = b'{"accounts":{}}'
     elif configuration.account_index_plugin:
         index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw])
     else:
+        assert index_location is not None  # has_account_index: a location or a plugin
         index_data = _read_index(index_location, store_client)
 
     try:
@@ -153,7 +151,13 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
         raise AirflowFailException(f"refused: {exc}") from exc
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
-    location = write_snapshot(run_plan.snapshot, snapshot_root, store_client() if snapshot_root.is_s3 else None)
+    stored = store_snapshot(
+        run_plan.snapshot,
+        snapshot_root,
+        store_client() if snapshot_root.is_s3 else None,
+        unit_targets=run_plan.unit_targets(),
+    )
+    location = stored.location
     _prune(loaded, configuration, snapshot_root, location, store_client)
     commit = commit_of(context, loaded)
     if (
@@ -181,7 +185,11 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
         f"{_count(run_plan.total_targets, 'target')} in {_count(len(run_plan.units), 'work unit')}"
         f" from {_count(len(run_plan.templates), 'template')}{invalid}",
     )
-    ti = context["ti"]
-    ti.xcom_push(key="summary", value=summary)
-    ti.xcom_push(key="snapshot", value=location)
-    return [unit.to_dict() for unit in run_plan.units]  # mapped over by deliver: its return_value
+    context["ti"].xcom_push(key="summary", value=summary)
+    # Mapped over by deliver (its return_value): each descriptor names the snapshot and the two parts of
+    # it that its deliver task reads (the header, its own targets).
+    header = stored.header.to_list()
+    return [
+        {**unit.to_dict(), "snapshot": location, "header": header, "targets": part.to_list()}
+        for unit, part in zip(run_plan.units, stored.units, strict=True)
+    ]

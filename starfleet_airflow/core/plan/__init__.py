@@ -3,14 +3,15 @@
 Pure functions over already-loaded inputs (no Airflow, no AWS): the factory's ``plan`` task reads the
 index and the templates, calls ``plan_run``, stores the returned snapshot, and hands the mapped
 ``deliver`` tasks the work units, which are small descriptors (template key and a slice of its target
-list), never the targets themselves. Each deliver task calls ``unit_targets`` to re-derive its slice
-from the snapshot; plan and deliver share ``SnapshotView.targets``, so they cannot disagree.
+list), never the targets themselves. The plan stores each unit's targets as its own part of the
+snapshot (``core.snapshot``), so a deliver task reads its share only; ``unit_targets`` re-derives a
+slice from a whole snapshot (the report, and units planned before snapshots had parts).
 
 Work units keep the number of mapped task instances bounded:
 
 * never more than ``max_units`` (Airflow's ``core.max_map_length``, read when the run starts);
-* inline delivery: one unit per (template, account) when that fits, so the grid shows a row per
-  account; otherwise contiguous chunks of the target list;
+* inline delivery: whole accounts per unit, one each up to 32 accounts of a template, then groups of
+  accounts (at most 32 tasks per template); otherwise contiguous chunks of the target list;
 * SQS delivery: chunks of ``TargetsPerUnit`` targets (default 10,000), grown when needed to fit;
 * SINGLE_INVOCATION: one unit per template.
 

@@ -22,6 +22,7 @@ from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.resolve import (
     Target,
+    TargetList,
     resolve_accounts,
     unmatched_selectors,
     wanted_regions,
@@ -66,6 +67,10 @@ class RunPlan:
     units: list[WorkUnit]
     notes: list[str] = field(default_factory=list)
 
+    def unit_targets(self) -> list[TargetList]:
+        """Each unit's targets, in unit order: what the snapshot stores for the deliver tasks."""
+        return [self.view.targets(unit.template)[unit.start : unit.stop] for unit in self.units]
+
     @property
     def total_targets(self) -> int:
         return sum(t.targets for t in self.templates)
@@ -102,7 +107,7 @@ def _resolve_account_values(values: Iterable[str], index: AccountIndex) -> tuple
 def plan_run(
     ship_class: type[StarfleetWorkerShip],
     *,
-    index_data: dict[str, Any],
+    index_data: dict[str, Any] | bytes,
     index_source: str,
     templates: Sequence[LoadedTemplate],
     template_prefix: str,
@@ -118,11 +123,12 @@ def plan_run(
 ) -> RunPlan:
     """Validate, narrow, resolve and cut; raises ``PlanRefused`` for a narrowing it must not honour.
 
-    ``templates`` are every template under the ship's ``TemplatePrefix`` as listed at run start;
-    ``only_template_keys`` restricts the run to those keys (an S3-triggered run names the templates
-    that changed); keys it names that were not listed are noted and skipped. An index without (ACTIVE)
-    accounts raises ``PlanError`` for ships that fan out; one older than ``index_max_age_hours`` at
-    ``now`` is noted.
+    ``index_data`` is the account index as read (bytes: decoded fast and stored byte for byte in the
+    snapshot) or already parsed. ``templates`` are every template under the ship's ``TemplatePrefix``
+    as listed at run start; ``only_template_keys`` restricts the run to those keys (an S3-triggered run
+    names the templates that changed); keys it names that were not listed are noted and skipped. An
+    index without (ACTIVE) accounts raises ``PlanError`` for ships that fan out; one older than
+    ``index_max_age_hours`` at ``now`` is noted.
     """
     narrowing = narrowing or Narrowing()
     ship = ship_class.get_worker_ship_name()
@@ -166,14 +172,15 @@ def plan_run(
             continue
         valid[template.key] = (template, payload)
 
-    index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
+    if isinstance(index_data, bytes):  # the index as read: decoded fast, stored as is
+        index = AccountIndex.from_bytes(index_data, source=index_source, include_inactive=include_inactive)
+    else:
+        index = AccountIndex.from_dict(index_data, source=index_source, include_inactive=include_inactive)
     if strategy is not FanOutStrategy.SINGLE_INVOCATION:
-        problem = empty_index_problem(index_data, index)
+        problem = empty_index_problem(index)
         if problem:
             raise PlanError(problem)
-        stale = stale_index_note(
-            index_data, index_source, now=now or datetime.now(timezone.utc), max_age_hours=index_max_age_hours
-        )
+        stale = stale_index_note(index, now=now or datetime.now(timezone.utc), max_age_hours=index_max_age_hours)
         if stale:
             notes.append(stale)
     scope = sorted(scope_to_regions)
@@ -233,7 +240,7 @@ def plan_run(
     for key, (template, payload) in valid.items():
         targets = view.targets(key)
         name = template.name or key
-        planned.append(PlannedTemplate(key, name, len(targets), len({t.account_id for t in targets})))
+        planned.append(PlannedTemplate(key, name, len(targets), targets.account_count))
         cut_input.append((key, name, targets))
         if strategy is not FanOutStrategy.SINGLE_INVOCATION:
             notes.extend(f"{key}: {note}" for note in unmatched_selectors(payload, index))

@@ -1,8 +1,10 @@
 """Cut each template's target list into work units: one mapped deliver task each, always within bounds.
 
 * never more than ``max_units`` (Airflow's ``core.max_map_length``, read when the run starts);
-* inline delivery: one unit per (template, account) when that fits, so the grid shows a row per
-  account; otherwise contiguous chunks of the target list;
+* inline delivery: whole accounts per unit, one account each for up to ``INLINE_UNITS_PER_TEMPLATE``
+  (32) accounts of a template (the grid shows a row per account), then groups of accounts so that a
+  template never maps more than 32 inline tasks (500 accounts: 32 tasks of 15-16 accounts); labels
+  name the first and last account of a group. Beyond ``max_units``: contiguous chunks of targets;
 * SQS delivery: chunks of ``TargetsPerUnit`` targets (default 10,000), grown when needed to fit;
 * SINGLE_INVOCATION: one unit per template.
 
@@ -21,11 +23,10 @@ from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.plan.errors import PlanError
 from starfleet_airflow.core.plan.view import SnapshotView
-from starfleet_airflow.core.resolve import (
-    Target,
-)
+from starfleet_airflow.core.resolve import Target, TargetList
 
 DEFAULT_SQS_TARGETS_PER_UNIT = 10_000
+INLINE_UNITS_PER_TEMPLATE = 32  # inline: one account per unit up to 32 accounts, then groups of accounts
 LABEL_LIMIT = 250  # Airflow stores rendered map indexes in a 250-character column
 
 
@@ -51,7 +52,7 @@ class WorkUnit:
         return cls(int(data["unit"]), str(data["template"]), int(data["start"]), int(data["stop"]), str(data["label"]))
 
 
-def unit_targets(view: SnapshotView, unit: WorkUnit) -> list[Target]:
+def unit_targets(view: SnapshotView, unit: WorkUnit) -> TargetList:
     """The targets one deliver task handles, re-derived from the snapshot."""
     targets = view.targets(unit.template)
     if unit.stop > len(targets):
@@ -83,6 +84,26 @@ def _fit_chunk_size(counts: Sequence[int], wanted: int, max_units: int) -> int:
         else:
             low = middle + 1
     return low
+
+
+def _account_counts(targets: Sequence[Target]) -> list[tuple[str | None, int]]:
+    """``(account, number of its targets)`` in order: from the groups of a ``TargetList`` directly."""
+    if isinstance(targets, TargetList):
+        return [(account, len(regions)) for account, regions in targets.groups()]
+    return [(account, len(list(group))) for account, group in groupby(t.account_id for t in targets)]
+
+
+def _accounts_label(
+    name: str, index: AccountIndex, group: Sequence[tuple[str | None, int]], strategy: FanOutStrategy
+) -> str:
+    """``T: name (id), 3 regions`` for one account; ``T: first (id) .. last (id), 16 accounts`` for several."""
+    targets = sum(n for _, n in group)
+    if len(group) == 1:
+        regions = f", {targets} regions" if strategy is FanOutStrategy.ACCOUNT_REGION else ""
+        return f"{name}: {account_label(index, str(group[0][0]))}{regions}"
+    regions = f", {targets} targets" if strategy is FanOutStrategy.ACCOUNT_REGION else ""
+    first, last = account_label(index, str(group[0][0])), account_label(index, str(group[-1][0]))
+    return f"{name}: {first} .. {last}, {len(group)} accounts{regions}"
 
 
 def _clip(label: str) -> str:
@@ -130,16 +151,20 @@ def cut_units(
         return units
 
     if delivery_mode is DeliveryMode.INLINE and not targets_per_unit:
-        per_account = [
-            (key, name, [(account, len(list(group))) for account, group in groupby(t.account_id for t in targets)])
-            for key, name, targets in populated
-        ]
-        if sum(len(accounts) for _, _, accounts in per_account) <= max_units:
-            for key, name, accounts in per_account:
+        per_account = [(key, name, _account_counts(targets)) for key, name, targets in populated]
+        # Whole accounts per unit: one each up to INLINE_UNITS_PER_TEMPLATE accounts, then as many as it
+        # takes to stay at that many units (each task instance costs Airflow ~0.4 s; see the README).
+        sizes = [max(1, math.ceil(len(accounts) / INLINE_UNITS_PER_TEMPLATE)) for _, _, accounts in per_account]
+        planned = sum(
+            math.ceil(len(accounts) / size) for (_, _, accounts), size in zip(per_account, sizes, strict=True)
+        )
+        if planned <= max_units:
+            for (key, name, accounts), size in zip(per_account, sizes, strict=True):
                 start = 0
-                for account_id, count in accounts:
-                    regions = f", {count} regions" if strategy is FanOutStrategy.ACCOUNT_REGION else ""
-                    add(key, start, start + count, f"{name}: {account_label(index, str(account_id))}{regions}")
+                for first in range(0, len(accounts), size):
+                    group = accounts[first : first + size]
+                    count = sum(n for _, n in group)
+                    add(key, start, start + count, _accounts_label(name, index, group, strategy))
                     start += count
             return units
 

@@ -14,10 +14,7 @@ from typing import Any
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.plan.errors import PlanError
-from starfleet_airflow.core.resolve import (
-    Target,
-    resolve_targets,
-)
+from starfleet_airflow.core.resolve import TargetList, resolve_targets
 from starfleet_airflow.core.ship import StarfleetWorkerShip
 from starfleet_airflow.core.snapshot import RunSnapshot
 from starfleet_airflow.core.templates import validate_template
@@ -43,11 +40,11 @@ class SnapshotView:
         self.snapshot = snapshot
         self.ship_class = ship_class
         self.strategy: FanOutStrategy = ship_class.fan_out_strategy
-        self.index = index or AccountIndex.from_dict(
+        self.index = index or AccountIndex.from_bytes(
             snapshot.index, source=f"{source} (account index)", include_inactive=snapshot.include_inactive
         )
         self._payloads: dict[str, dict[str, Any]] = dict(payloads or {})
-        self._targets: dict[str, list[Target]] = {}
+        self._targets: dict[str, TargetList] = {}
         self._lock = threading.Lock()
 
     def payload(self, template_key: str) -> dict[str, Any]:
@@ -64,19 +61,15 @@ class SnapshotView:
                 self._payloads[template_key] = payload
             return payload
 
-    def targets(self, template_key: str) -> list[Target]:
+    def targets(self, template_key: str) -> TargetList:
         """Every target of one template after the narrowing, sorted by (account, region)."""
         cached = self._targets.get(template_key)
         if cached is not None:
             return cached
         payload = self.payload(template_key)
         targets = resolve_targets(payload, self.index, self.strategy, self.snapshot.scope_to_regions)
-        if self.snapshot.accounts:
-            accounts = set(self.snapshot.accounts)
-            targets = [t for t in targets if t.account_id in accounts]
-        if self.snapshot.regions:
-            regions = set(self.snapshot.regions)
-            targets = [t for t in targets if t.region in regions]
+        if self.snapshot.accounts or self.snapshot.regions:
+            targets = targets.keep(self.snapshot.accounts, self.snapshot.regions)
         with self._lock:
             self._targets[template_key] = targets
         return targets
