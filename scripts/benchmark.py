@@ -11,10 +11,13 @@ Run: ``.venv/bin/python scripts/benchmark.py [--repeat 5] [--only fanout,resolut
   parse       7. the DAG file with 50 ships, beyond Airflow's own import
   inline      5. 500 accounts inline, whole runs under ``airflow dags test``
   sqs         4. (dags test half) 85,000 messages to the loopback SQS endpoint at 15 ms per call
-  stack       4. and 5. on the production stack: only with --stack
+  stack       4. and 5. on the production stack (Celery, two workers): only with --stack or --only stack;
+              starts the stack's benchmark profile (stack/benchmark/, state in .starfleet/stack-benchmark),
+              measures through the REST API and stops it again, by pid
 
 The code lives in ``starfleet_airflow/devtools/benchmarks/`` (one module per family). Everything runs on
-this machine: stub clients, the loopback SQS endpoint, SQLite for ``dags test``; no network.
+this machine: stub clients, the loopback SQS endpoint, SQLite for ``dags test``, the stack's processes;
+no network.
 """
 
 from __future__ import annotations

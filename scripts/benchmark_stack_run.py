@@ -8,6 +8,7 @@ last one's end, the deliver tasks per worker, and the messages the plan counted.
 Heavy: run it under flock /tmp/heavy.lock. Messages stay on the stand-in's queue (in memory, each with its
 run id), and moto's SendMessageBatch slows down as its queue grows (measured: 34.6, 70.6, 117.1 s for three
 runs in a row): compare run 1 on a freshly started stand-in, or restart the stand-in between runs.
+The benchmark's own stack figures (targets 4 and 5, loopback SQS endpoint): scripts/benchmark.py --only stack.
 """
 
 from __future__ import annotations
@@ -16,20 +17,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
-import uuid
-from collections import Counter
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from starfleet_airflow.devtools.benchmarks.stack_runs import measure_run, unpaused  # noqa: E402
 from starfleet_airflow.devtools.stack.api import StackEnv  # noqa: E402
-
-
-def _t(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def main() -> int:
@@ -39,31 +33,17 @@ def main() -> int:
     default_env = os.environ.get("STARFLEET_STACK_ENV") or ROOT / ".starfleet/stack/stack.env"
     parser.add_argument("--env", type=Path, default=Path(default_env))
     args = parser.parse_args()
-    stack = StackEnv.load(args.env)
-    api = stack.api()
-    api.set_paused(args.dag, False)
+    api = StackEnv.load(args.env).api()
     walls = []
-    try:
+    with unpaused(api, args.dag):
         for number in range(1, args.runs + 1):
-            run_id = f"benchmark-{uuid.uuid4().hex[:8]}"
-            started = time.monotonic()
-            api.trigger(args.dag, run_id)
-            run = api.wait_for_run(args.dag, run_id, timeout=1800, interval=1.0)
-            polled = time.monotonic() - started
-            tis = api.task_instances(args.dag, run_id)
-            delivers = [ti for ti in tis if ti["task_id"] == "deliver"]
-            wall = (_t(run["end_date"]) - _t(run["queued_at"])).total_seconds()
-            first, last = min(_t(t["start_date"]) for t in delivers), max(_t(t["end_date"]) for t in delivers)
-            span = (last - first).total_seconds()
-            summary = api.xcom(args.dag, run_id, "plan", key="summary")
-            walls.append(wall)
-            split = dict(sorted(Counter(t["hostname"] for t in delivers).items()))
+            run = measure_run(api, args.dag, timeout=1800)
+            summary = api.xcom(args.dag, run.run_id, "plan", key="summary")
+            walls.append(run.wall)
             print(
-                f"run {number}: {run['state']}, {summary['total_targets']} targets, wall {wall:.1f} s"
-                f" (client saw {polled:.1f} s), deliver span {span:.1f} s, {len(delivers)} deliver tasks {split}"
+                f"run {number}: {run.state}, {summary['total_targets']} targets, wall {run.wall:.1f} s,"
+                f" deliver span {run.deliver_span:.1f} s, {run.deliver_tasks} deliver tasks {dict(run.per_worker)}"
             )
-    finally:
-        api.set_paused(args.dag, True)
     print(f"median wall time of {len(walls)} runs: {statistics.median(walls):.1f} s")
     return 0
 

@@ -1,7 +1,7 @@
 """Real runs for the benchmarks: a throw-away deployment and Airflow home, ``airflow dags test``, timings.
 
-``Bench`` writes a configuration, templates, an account index and a package of benchmark ships into a
-temporary folder, migrates a SQLite metadata DB once, then runs ``airflow dags test`` in a child
+``Bench`` writes a configuration, templates and an account index into a temporary folder (the no-op
+ships are stack/benchmark/ships), migrates a SQLite metadata DB once, then runs ``airflow dags test`` in a child
 process and reads the run back from the DB: the run's wall time, and the span from the first deliver
 task's start to the last one's end.
 """
@@ -23,37 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 
-SHIPS = '''"""Benchmark ships: they do nothing, so a run measures the orchestration."""
-from starfleet_airflow import (
-    BaseAccountPayloadTemplate,
-    BaseAccountRegionPayloadTemplate,
-    FanOutStrategy,
-    StarfleetWorkerShip,
-    WorkerShipBaseConfigurationTemplate,
-)
-
-
-class NoOpAccountShip(StarfleetWorkerShip):
-    """Does nothing in each account (ACCOUNT fan-out)."""
-
-    fan_out_strategy = FanOutStrategy.ACCOUNT
-    payload_template_class = BaseAccountPayloadTemplate
-    configuration_template_class = WorkerShipBaseConfigurationTemplate
-
-    def execute(self, commit=False):
-        return None
-
-
-class NoOpRegionShip(StarfleetWorkerShip):
-    """Does nothing in each account/region (ACCOUNT_REGION fan-out); fed through SQS."""
-
-    fan_out_strategy = FanOutStrategy.ACCOUNT_REGION
-    payload_template_class = BaseAccountRegionPayloadTemplate
-    configuration_template_class = WorkerShipBaseConfigurationTemplate
-
-
-WORKER_SHIP_PLUGINS = [NoOpAccountShip, NoOpRegionShip]
-'''
+SHIPS_DIR = REPO / "stack" / "benchmark" / "ships"  # the no-op ships (bench_noop), shared with the stack's profile
 
 
 @dataclass
@@ -79,14 +49,12 @@ class Bench:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
             "STARFLEET_CONFIG_DIR": str(root / "config"),
-            "STARFLEET_SHIPS_DIR": str(root / "ships"),
+            "STARFLEET_SHIPS_DIR": str(SHIPS_DIR),
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "us-east-1",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
-        (root / "ships" / "bench_noop").mkdir(parents=True, exist_ok=True)
-        (root / "ships" / "bench_noop" / "__init__.py").write_text(SHIPS)
         self._migrated = False
 
     def airflow(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -155,12 +155,18 @@ class Stack:
             raise StackError(f"{binary.name} {' '.join(args)} failed (exit code {done.returncode}); see {log_path}")
 
     def _ensure_index(self) -> None:
-        """The account index in the stand-in's S3: written by AccountIndexGeneratorShip when missing."""
+        """The account index in the stand-in's S3: written by AccountIndexGeneratorShip when missing.
+
+        A profile without that ship (the benchmark's) uploads its own index before each run.
+        """
         from botocore.exceptions import ClientError
 
+        from starfleet_airflow.core.config import load_configuration
         from starfleet_airflow.devtools.stack.api import StackEnv
         from starfleet_airflow.devtools.stack.settings import STATE_BUCKET
 
+        if load_configuration(self.settings.config_dir).section("AccountIndexGeneratorShip") is None:
+            return
         s3 = StackEnv(self.env_values(), self.settings.env_file).aws_client("s3")
         try:
             s3.head_object(Bucket=STATE_BUCKET, Key="accountIndex.json")
@@ -176,7 +182,7 @@ class Stack:
         from starfleet_airflow.core.config import load_configuration
         from starfleet_airflow.core.registry import load_ships
 
-        expected = len(load_ships(load_configuration(self.settings.config_dir)).ships)
+        expected = len(load_ships(load_configuration(self.settings.config_dir), self.settings.ships_dir).ships)
         deadline = time.monotonic() + DAGS_TIMEOUT
         while True:
             dags = self.api.dags()

@@ -25,6 +25,9 @@ from starfleet_airflow.devtools.demo.airflow_env import demo_environment
 REPO = Path(__file__).resolve().parents[3]
 HOST = "127.0.0.1"
 STATE_DIR_ENV = "STARFLEET_STACK_DIR"
+# Another configuration (a profile: ``config/`` next to ``templates/`` and, optionally, ``ships/``), e.g. the
+# benchmark's stack/benchmark/config; the default is the stack's own stack/config.
+CONFIG_DIR_ENV = "STARFLEET_STACK_CONFIG_DIR"
 ADMIN_USER = "admin"
 REGION = "us-east-1"
 # The seeded organisation: the demo's (60 member accounts, seed 0), so runs are comparable with the demo's.
@@ -79,6 +82,7 @@ class StackSettings:
     state: Path
     ports: Mapping[str, int]
     tuning: Mapping[str, int] = field(default_factory=dict)
+    config: Path | None = None  # None: stack/config
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, repo: Path = REPO) -> StackSettings:
@@ -92,13 +96,22 @@ class StackSettings:
         tuning = {name: _int_setting(var, default, environ) for name, (var, default) in TUNING_VARIABLES.items()}
         if len(set(ports.values())) != len(ports):
             raise StackError(f"two components share a port: {dict(ports)}; set the STARFLEET_STACK_*_PORT variables")
-        return cls(repo=repo.resolve(), state=state, ports=ports, tuning=tuning)
+        config = Path(environ[CONFIG_DIR_ENV]).resolve() if environ.get(CONFIG_DIR_ENV) else None
+        if config is not None and not config.is_dir():
+            raise StackError(f"{CONFIG_DIR_ENV}={environ[CONFIG_DIR_ENV]!r}: expected a configuration folder")
+        return cls(repo=repo.resolve(), state=state, ports=ports, tuning=tuning, config=config)
 
     # Folders -------------------------------------------------------------------------------------------
 
     @property
     def config_dir(self) -> Path:
-        return self.repo / "stack" / "config"
+        return self.config or self.repo / "stack" / "config"
+
+    @property
+    def ships_dir(self) -> Path | None:
+        """A profile's own ship packages (``ships/`` next to its ``config/``), else None: the ``ships`` package."""
+        folder = self.config_dir.parent / "ships"
+        return folder if self.config is not None and folder.is_dir() else None
 
     @property
     def run_dir(self) -> Path:
@@ -191,6 +204,8 @@ def airflow_environment(settings: StackSettings, stack_secrets: StackSecrets) ->
         base=inherited_environment(),
     )
     ports, tuning = settings.ports, settings.tuning
+    if settings.ships_dir is not None:
+        env["STARFLEET_SHIPS_DIR"] = str(settings.ships_dir)
     env.update(
         {
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
