@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from ships.iam_role.apply import apply_changes, read_role
-from ships.iam_role.plan import BLOCKING_ACTIONS, Change, plan_changes
+from ships.iam_role.plan import BLOCKING_ACTIONS, Change, RoleState, plan_changes
 from ships.iam_role.schemas import (
     IamRoleWorkerConfigurationTemplate,
     IamRoleWorkerShipPayloadTemplate,
@@ -74,6 +74,8 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
         current = read_role(iam, desired.name)
         changes = plan_changes(desired, current, partition)
         where = f"account {account_id}, role {desired.path}{desired.name}"
+        # What a reviewer sees in a reviewed run's approval (and the report): said before anything can fail.
+        self.report_changes(bool(changes), summary=summarise_changes(desired, changes), diff=describe_changes(changes))
 
         if not changes:
             log.info("%s: matches template %s; nothing to do", where, self.payload.get("template_name"))
@@ -140,6 +142,15 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
         if account is None:
             raise VariableError([f"${{AccountName}}: account {account_id} is not in the account index {index.source}"])
         return account.name
+
+
+def summarise_changes(desired: RoleState, changes: list[Change]) -> str:
+    """One line: how many changes to which role, and which (``create_role``, ``attach_managed_policy`` ...)."""
+    if not changes:
+        return f"role {desired.path}{desired.name} matches the template"
+    actions = ", ".join(f"{change.action} {change.subject}" for change in changes)
+    noun = "change" if len(changes) == 1 else "changes"
+    return f"{len(changes)} {noun} to role {desired.path}{desired.name}: {actions}"
 
 
 def describe_changes(changes: list[Change]) -> str:
