@@ -21,6 +21,7 @@ from starfleet_airflow.airflow.naming import (
 )
 from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
+from starfleet_airflow.airflow.review.flow import build_reviewed_flow, review_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
 from starfleet_airflow.core.config import Configuration
@@ -60,12 +61,13 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         dagrun_timeout=timedelta(seconds=options["run_timeout_seconds"]),
         default_args=default_args,
         on_failure_callback=run_failure_callback(loaded),
-        params=ship_params(loaded),
+        params=review_params(ship_params(loaded)) if options["review"] else ship_params(loaded),
         tags=[
             "starfleet",
             loaded.name,
             loaded.fan_out_strategy.value,
             f"delivery:{options['delivery_mode'].value}",
+            *(["reviewed"] if options["review"] else []),
         ],
     ) as dag:
         # multiple_outputs=False everywhere: a ``-> dict`` annotation would make Airflow push one XCom row
@@ -109,5 +111,9 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             with starfleet_task(loaded, configuration):
                 return report_task(loaded, configuration, results, get_current_context())
 
-        report(deliver.expand(unit=plan()))
+        units = plan()
+        if options["review"]:  # plan -> dry_run -> review -> approve -> apply -> report
+            build_reviewed_flow(loaded, configuration, units)
+        else:
+            report(deliver.expand(unit=units))
     return dag
