@@ -78,14 +78,6 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
     def review(results: Any) -> list[dict[str, Any]]:
         return review_task(loaded, configuration, results, get_current_context())
 
-    approve = build_approval(
-        task_id=APPROVE_TASK,
-        review_task_id=REVIEW_TASK,
-        timeout_seconds=int(options["review_timeout_seconds"]),
-        reviewers=list(options["reviewers"]),
-        doc_md=approver_doc(loaded),
-    )
-
     @task(task_id=APPLY_TASK, map_index_template=label)
     def apply(unit: dict[str, Any]) -> dict[str, Any]:
         return apply_task(loaded, configuration, unit, get_current_context())
@@ -96,6 +88,13 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
 
     dry_results = dry_run.expand(unit=units)
     apply_units = review(dry_results)
+    approve = build_approval(
+        task_id=APPROVE_TASK,
+        review_task_id=REVIEW_TASK,
+        timeout_seconds=int(options["review_timeout_seconds"]),
+        reviewers=list(options["reviewers"]),
+        doc_md=approver_doc(loaded),
+    )
     applied = apply.expand(unit=apply_units)
     apply_units >> approve >> applied  # approve's only direct downstream: a Reject skips exactly the apply
     report(dry_results, applied)
