@@ -222,9 +222,15 @@ def test_approved_review_applies_exactly_the_three_drifted_accounts(reviewed: De
     from airflow.models.hitl import HITLDetail
     from airflow.models.log import Log
     from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
+        keys = {
+            (row.task_id, row.key) for row in session.query(XComModel).filter_by(dag_id=DAG_ID, run_id=result.run_id)
+        }
+        assert {key for task, key in keys if task in ("dry_run", "apply", "report")} == {"return_value"}
+        assert {key for task, key in keys if task == "approve"} == {"decision", "return_value"}
         ti = session.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=result.run_id, task_id="approve").one()
         hitl = session.get(HITLDetail, ti.id)
         assert hitl.responded_by == {"id": "alice", "name": "alice"} and hitl.chosen_options == ["Approve"]

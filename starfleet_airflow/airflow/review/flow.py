@@ -68,7 +68,8 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
     label = "{{ " + UNIT_LABEL_KEY + " }}"
     options = loaded.airflow_options
 
-    @task(task_id=DRY_RUN_TASK, map_index_template=label)
+    # multiple_outputs=False: one XCom per task (a "-> dict" annotation would make Airflow push each key too).
+    @task(task_id=DRY_RUN_TASK, map_index_template=label, multiple_outputs=False)
     def dry_run(unit: dict[str, Any]) -> dict[str, Any]:
         return deliver_task(loaded, configuration, unit, get_current_context(), commit=False)
 
@@ -78,11 +79,11 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
     def review(results: Any) -> list[dict[str, Any]]:
         return review_task(loaded, configuration, results, get_current_context())
 
-    @task(task_id=APPLY_TASK, map_index_template=label)
+    @task(task_id=APPLY_TASK, map_index_template=label, multiple_outputs=False)
     def apply(unit: dict[str, Any]) -> dict[str, Any]:
         return apply_task(loaded, configuration, unit, get_current_context())
 
-    @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0, multiple_outputs=False)
     def report(dry_results: Any, applied: Any) -> dict[str, Any]:
         return reviewed_report_task(loaded, configuration, dry_results, applied, get_current_context())
 
