@@ -21,6 +21,7 @@ from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
 from starfleet_airflow.airflow.review.availability import require_review
 from starfleet_airflow.airflow.review.keys import APPLY_TASK, APPROVE_TASK, DRY_RUN_TASK, REVIEW_TASK
 from starfleet_airflow.airflow.review.tasks import apply_task, duration_text, review_task, reviewed_report_task
+from starfleet_airflow.airflow.starfleet_task import starfleet_task
 from starfleet_airflow.airflow.tasks.deliver import deliver_task
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
@@ -71,21 +72,25 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
     # multiple_outputs=False: one XCom per task (a "-> dict" annotation would make Airflow push each key too).
     @task(task_id=DRY_RUN_TASK, map_index_template=label, multiple_outputs=False)
     def dry_run(unit: dict[str, Any]) -> dict[str, Any]:
-        return deliver_task(loaded, configuration, unit, get_current_context(), commit=False)
+        with starfleet_task(loaded, configuration):
+            return deliver_task(loaded, configuration, unit, get_current_context(), commit=False)
 
     # Reads whatever the dry run got done (a crashed unit's targets are "unknown", never applied); not
     # after a failed plan, which leaves nothing to review.
     @task(task_id=REVIEW_TASK, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, retries=0)
     def review(results: Any) -> list[dict[str, Any]]:
-        return review_task(loaded, configuration, results, get_current_context())
+        with starfleet_task(loaded, configuration):
+            return review_task(loaded, configuration, results, get_current_context())
 
     @task(task_id=APPLY_TASK, map_index_template=label, multiple_outputs=False)
     def apply(unit: dict[str, Any]) -> dict[str, Any]:
-        return apply_task(loaded, configuration, unit, get_current_context())
+        with starfleet_task(loaded, configuration):
+            return apply_task(loaded, configuration, unit, get_current_context())
 
     @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0, multiple_outputs=False)
     def report(dry_results: Any, applied: Any) -> dict[str, Any]:
-        return reviewed_report_task(loaded, configuration, dry_results, applied, get_current_context())
+        with starfleet_task(loaded, configuration):
+            return reviewed_report_task(loaded, configuration, dry_results, applied, get_current_context())
 
     dry_results = dry_run.expand(unit=units)
     apply_units = review(dry_results)

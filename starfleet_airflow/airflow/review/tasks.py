@@ -8,6 +8,7 @@ and the run snapshot, never from the DAG file's state.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from starfleet_airflow.airflow.connections import aws_session_factory, ship_conn_id
@@ -15,10 +16,12 @@ from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
 from starfleet_airflow.airflow.review.keys import APPROVE_TASK, DECISION_KEY, REVIEW_KEY, REVIEW_TASK
 from starfleet_airflow.airflow.tasks.context import commit_of, run_context_from, view_of_snapshot
 from starfleet_airflow.core.config import Configuration
+from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.review import ApplyUnit, Decision, build_reviewed_report, review_dry_run
 from starfleet_airflow.core.review.body import approval_body, approval_subject
 from starfleet_airflow.delivery.reviewed import apply_reviewed_unit
+from starfleet_airflow.starfleet_compat.loader import ACCOUNT_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +90,16 @@ def apply_task(loaded: LoadedShip, configuration: Configuration, unit: dict[str,
     context[UNIT_LABEL_KEY] = work.label  # rendered by map_index_template
     view = view_of_snapshot(loaded, configuration, str(unit["snapshot"]))
     conn_id = ship_conn_id(loaded)
-    result = apply_reviewed_unit(
-        loaded,
-        work,
-        view,
-        run_context=run_context_from(context, account_index=view.index, template=work.template, reviewed=True),
-        session_factory=aws_session_factory(conn_id, configuration.starfleet.get("deployment_region")),
-    )
+    # As in deliver: Starfleet ships consult the very index the plan resolved with (none for SINGLE_INVOCATION).
+    single = loaded.fan_out_strategy is FanOutStrategy.SINGLE_INVOCATION
+    with nullcontext() if single else ACCOUNT_INDEX.serving(view.index):
+        result = apply_reviewed_unit(
+            loaded,
+            work,
+            view,
+            run_context=run_context_from(context, account_index=view.index, template=work.template, reviewed=True),
+            session_factory=aws_session_factory(conn_id, configuration.starfleet.get("deployment_region")),
+        )
     log.info("%s: %d applied, %d not applied or failed", work.label, result.succeeded, result.failed)
     for error, positions in result.failures.items():
         log.error("%s: %d targets: %s", work.label, len(positions), error)
