@@ -115,6 +115,7 @@ def dry_run(ship_class: type[StarfleetWorkerShip], units: list[dict[str, Any]]) 
             run_context=RunContext(),
             session_factory=None,
             concurrency=2,
+            target_timeout=60,
         )
         result = UnitResult(unit["unit"], unit["template"], unit["start"], unit["stop"], unit["label"], "INLINE")
         results.append(record_outcomes(result, outcomes).to_dict())

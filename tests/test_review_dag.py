@@ -55,6 +55,11 @@ def test_a_reviewed_dag_reads_dry_run_review_approve_apply_report(deployment: De
     assert approve.assigned_users == [{"id": "alice", "name": "alice"}, {"id": "carol", "name": "carol"}]
     assert list(approve.params) == ["comment"]  # the form asks for a comment only, and it is optional
     assert "within 90 minutes" in approve.doc_md
+    # The run may wait for its approver on top of its work; the approval has no task time limit of its own.
+    assert dag.dagrun_timeout.total_seconds() == 21_600 + 5400
+    assert approve.execution_timeout is None
+    assert dag.get_task("apply").execution_timeout == dag.get_task("dry_run").execution_timeout
+    assert dag.get_task("dry_run").execution_timeout.total_seconds() == 3600
     assert "Every run is a dry run first" in dag.params.get_param("commit").description
     assert "**Reviewed runs:** on" in dag.doc_md and "`alice`, `carol`" in dag.doc_md
 

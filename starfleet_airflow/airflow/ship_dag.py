@@ -58,7 +58,10 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         catchup=False,
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
         max_active_runs=options["max_active_runs"],
-        dagrun_timeout=timedelta(seconds=options["run_timeout_seconds"]),
+        # A reviewed run also waits for its approver (at most ReviewTimeoutSeconds) on top of its work.
+        dagrun_timeout=timedelta(
+            seconds=options["run_timeout_seconds"] + (options["review_timeout_seconds"] if options["review"] else 0)
+        ),
         default_args=default_args,
         on_failure_callback=run_failure_callback(loaded),
         params=review_params(ship_params(loaded)) if options["review"] else ship_params(loaded),

@@ -79,6 +79,7 @@ def apply_reviewed_unit(
             run_context=run_context,
             session_factory=session_factory,
             concurrency=concurrency,
+            target_timeout=loaded_ship.airflow_options["target_timeout_seconds"],
         )
 
     outcomes: list[TargetOutcome | None] = [None] * len(targets)

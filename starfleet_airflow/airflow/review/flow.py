@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
@@ -68,26 +69,41 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
 
     label = "{{ " + UNIT_LABEL_KEY + " }}"
     options = loaded.airflow_options
+    # The time limits of the tasks they stand for (Airflow.DeliverTimeoutSeconds, ReportTimeoutSeconds); the
+    # approval's wait is bounded by ReviewTimeoutSeconds instead.
+    deliver_timeout = timedelta(seconds=options["deliver_timeout_seconds"])
+    report_timeout = timedelta(seconds=options["report_timeout_seconds"])
 
     # multiple_outputs=False: one XCom per task (a "-> dict" annotation would make Airflow push each key too).
-    @task(task_id=DRY_RUN_TASK, map_index_template=label, multiple_outputs=False)
+    @task(task_id=DRY_RUN_TASK, map_index_template=label, multiple_outputs=False, execution_timeout=deliver_timeout)
     def dry_run(unit: dict[str, Any]) -> dict[str, Any]:
         with starfleet_task(loaded, configuration):
             return deliver_task(loaded, configuration, unit, get_current_context(), commit=False)
 
     # Reads whatever the dry run got done (a crashed unit's targets are "unknown", never applied); not
     # after a failed plan, which leaves nothing to review.
-    @task(task_id=REVIEW_TASK, trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, retries=0)
+    @task(
+        task_id=REVIEW_TASK,
+        trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,
+        retries=0,
+        execution_timeout=report_timeout,
+    )
     def review(results: Any) -> list[dict[str, Any]]:
         with starfleet_task(loaded, configuration):
             return review_task(loaded, configuration, results, get_current_context())
 
-    @task(task_id=APPLY_TASK, map_index_template=label, multiple_outputs=False)
+    @task(task_id=APPLY_TASK, map_index_template=label, multiple_outputs=False, execution_timeout=deliver_timeout)
     def apply(unit: dict[str, Any]) -> dict[str, Any]:
         with starfleet_task(loaded, configuration):
             return apply_task(loaded, configuration, unit, get_current_context())
 
-    @task(task_id="report", trigger_rule=TriggerRule.ALL_DONE, retries=0, multiple_outputs=False)
+    @task(
+        task_id="report",
+        trigger_rule=TriggerRule.ALL_DONE,
+        retries=0,
+        multiple_outputs=False,
+        execution_timeout=report_timeout,
+    )
     def report(dry_results: Any, applied: Any) -> dict[str, Any]:
         with starfleet_task(loaded, configuration):
             return reviewed_report_task(loaded, configuration, dry_results, applied, get_current_context())
