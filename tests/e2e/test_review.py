@@ -94,6 +94,11 @@ def _task(api: AirflowApi, run_id: str, task_id: str) -> list[dict[str, Any]]:
     return [ti for ti in api.task_instances(DAG_ID, run_id) if ti["task_id"] == task_id]
 
 
+def _results(api: AirflowApi, run_id: str, task_id: str) -> list[dict[str, Any]]:
+    """The returned ``UnitResult`` of every mapped instance of ``task_id``."""
+    return [api.xcom(DAG_ID, run_id, task_id, map_index=ti["map_index"]) for ti in _task(api, run_id, task_id)]
+
+
 def _wait_for_the_approval(api: AirflowApi, run_id: str) -> dict[str, Any]:
     """Poll until the approval task waits for a human; returns its human-in-the-loop detail."""
     deadline = time.monotonic() + WAIT_S
@@ -173,6 +178,8 @@ def _approve_in_the_browser(page: Any, stack: StackEnv, run_id: str, changed: li
     page.screenshot(path=SCREENSHOTS / "review-approval-form.png", full_page=True)
     approve_button = page.get_by_test_id("hitl-option-Approve")
     expect(approve_button).to_be_enabled()
+    approve_button.scroll_into_view_if_needed()  # the tab scrolls inside the page: show the comment and buttons
+    page.screenshot(path=SCREENSHOTS / "review-approval-buttons.png", full_page=True)
     approve_button.click()
     expect(page.get_by_text(re.compile(r"Response received", re.I)).first).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "review-approved.png", full_page=True)
@@ -202,10 +209,14 @@ def test_a_review_approved_in_the_ui_applies_exactly_what_the_dry_run_found(
     # The apply touched exactly the drifted accounts; the others were already as the template wants.
     for account in accounts:
         assert _settings(stack, account) == WANTED, account
-    applied_labels = sorted(ti["rendered_map_index"] for ti in _task(api, run_id, "apply"))
-    assert all(ti["state"] == "success" for ti in _task(api, run_id, "apply"))
-    assert all(sum(account in label for label in applied_labels) == 1 for account in changed), applied_labels
-    assert not any(account in label for label in applied_labels for account in set(accounts) - set(changed))
+    # What the dry run said, and what the apply ran: each from the tasks' own results (XCom), target by target.
+    said = {o["account_id"]: o["changes"]["changed"] for r in _results(api, run_id, "dry_run") for o in r["outcomes"]}
+    assert said == {a: a in changed for a in accounts}
+    applies = _task(api, run_id, "apply")
+    assert [ti["state"] for ti in applies] == ["success"] * len(applies)
+    ran = [o for r in _results(api, run_id, "apply") for o in r["outcomes"]]
+    assert sorted(o["account_id"] for o in ran) == sorted(changed)
+    assert all(o["status"] == "succeeded" and o["detail"]["committed"] is True for o in ran), ran
 
     report = _report(api, run_id, ok=True)
     review = report["review"]
