@@ -21,7 +21,6 @@ from starfleet_airflow.airflow.naming import (
 )
 from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
-from starfleet_airflow.airflow.review.flow import build_reviewed_flow, review_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
 from starfleet_airflow.core.config import Configuration
@@ -29,6 +28,15 @@ from starfleet_airflow.core.registry import LoadedShip
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from airflow.sdk import DAG
+
+
+def _params(loaded: LoadedShip) -> dict[str, Any]:
+    """The trigger form (a reviewed ship's says what ``commit`` means there)."""
+    if not loaded.airflow_options["review"]:
+        return ship_params(loaded)
+    from starfleet_airflow.airflow.review.flow import review_params
+
+    return review_params(ship_params(loaded))
 
 
 def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template_events_asset: Any = None) -> DAG:
@@ -64,7 +72,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         ),
         default_args=default_args,
         on_failure_callback=run_failure_callback(loaded),
-        params=review_params(ship_params(loaded)) if options["review"] else ship_params(loaded),
+        params=_params(loaded),
         tags=[
             "starfleet",
             loaded.name,
@@ -116,6 +124,8 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
 
         units = plan()
         if options["review"]:  # plan -> dry_run -> review -> approve -> apply -> report
+            from starfleet_airflow.airflow.review.flow import build_reviewed_flow
+
             build_reviewed_flow(loaded, configuration, units)
         else:
             report(deliver.expand(unit=units))

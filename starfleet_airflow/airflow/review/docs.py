@@ -1,9 +1,19 @@
-"""The "Reviewed runs" part of a ship DAG's documentation."""
+"""The "Reviewed runs" part of a ship DAG's documentation (read at parse time: it imports no task body)."""
 
 from __future__ import annotations
 
-from starfleet_airflow.airflow.review.tasks import duration_text
 from starfleet_airflow.core.registry import LoadedShip
+
+
+def duration_text(seconds: int) -> str:
+    """``within 24 hours``, ``within 90 minutes``, ``within 1 second``."""
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            if unit == "day" and count == 1:
+                return "within 24 hours"
+            return f"within {count} {unit}{'s' if count != 1 else ''}"
+    return f"within {seconds} second{'s' if seconds != 1 else ''}"
 
 
 def review_doc_lines(loaded: LoadedShip) -> list[str]:

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
 from starfleet_airflow.airflow.review.availability import require_review
+from starfleet_airflow.airflow.review.docs import duration_text
 from starfleet_airflow.airflow.review.keys import APPLY_TASK, APPROVE_TASK, DRY_RUN_TASK, REVIEW_TASK
-from starfleet_airflow.airflow.review.tasks import apply_task, duration_text, review_task, reviewed_report_task
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
-from starfleet_airflow.airflow.tasks.deliver import deliver_task
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 
@@ -77,6 +76,9 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
     # multiple_outputs=False: one XCom per task (a "-> dict" annotation would make Airflow push each key too).
     @task(task_id=DRY_RUN_TASK, map_index_template=label, multiple_outputs=False, execution_timeout=deliver_timeout)
     def dry_run(unit: dict[str, Any]) -> dict[str, Any]:
+        # Task bodies import what they run when they run: parsing the DAG file never pays for them.
+        from starfleet_airflow.airflow.tasks.deliver import deliver_task
+
         with starfleet_task(loaded, configuration):
             return deliver_task(loaded, configuration, unit, get_current_context(), commit=False)
 
@@ -89,11 +91,15 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
         execution_timeout=report_timeout,
     )
     def review(results: Any) -> list[dict[str, Any]]:
+        from starfleet_airflow.airflow.review.tasks import review_task
+
         with starfleet_task(loaded, configuration):
             return review_task(loaded, configuration, results, get_current_context())
 
     @task(task_id=APPLY_TASK, map_index_template=label, multiple_outputs=False, execution_timeout=deliver_timeout)
     def apply(unit: dict[str, Any]) -> dict[str, Any]:
+        from starfleet_airflow.airflow.review.tasks import apply_task
+
         with starfleet_task(loaded, configuration):
             return apply_task(loaded, configuration, unit, get_current_context())
 
@@ -105,6 +111,8 @@ def build_reviewed_flow(loaded: LoadedShip, configuration: Configuration, units:
         execution_timeout=report_timeout,
     )
     def report(dry_results: Any, applied: Any) -> dict[str, Any]:
+        from starfleet_airflow.airflow.review.tasks import reviewed_report_task
+
         with starfleet_task(loaded, configuration):
             return reviewed_report_task(loaded, configuration, dry_results, applied, get_current_context())
 

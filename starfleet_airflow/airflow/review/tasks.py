@@ -13,6 +13,7 @@ from typing import Any
 
 from starfleet_airflow.airflow.connections import aws_session_factory, ship_conn_id
 from starfleet_airflow.airflow.naming import UNIT_LABEL_KEY
+from starfleet_airflow.airflow.review.docs import duration_text
 from starfleet_airflow.airflow.review.keys import APPROVE_TASK, DECISION_KEY, REVIEW_KEY, REVIEW_TASK
 from starfleet_airflow.airflow.tasks.context import commit_of, run_context_from, view_of_snapshot
 from starfleet_airflow.core.config import Configuration
@@ -24,17 +25,6 @@ from starfleet_airflow.delivery.reviewed import apply_reviewed_unit
 from starfleet_airflow.starfleet_compat.loader import ACCOUNT_INDEX
 
 log = logging.getLogger(__name__)
-
-
-def duration_text(seconds: int) -> str:
-    """``within 24 hours``, ``within 90 minutes``, ``within 1 second``."""
-    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if seconds % size == 0 and seconds >= size:
-            count = seconds // size
-            if unit == "day" and count == 1:
-                return "within 24 hours"
-            return f"within {count} {unit}{'s' if count != 1 else ''}"
-    return f"within {seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _plan_outputs(loaded: LoadedShip, ti: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
