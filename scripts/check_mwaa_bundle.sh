@@ -117,3 +117,44 @@ mkdir -p "$WORK/cwd" "$WORK/airflow_home"
     AWS_EC2_METADATA_DISABLED=true PYTHONPATH="$BUNDLE/dags" \
     "$VENV/bin/python" -m starfleet_airflow.tools.mwaa parse "$BUNDLE/dags" --require-bundle-code
 )
+
+echo "==> reviewed mode under Airflow $AIRFLOW_VERSION (a reviewed inline ship: its DAG, or a clear refusal before 3.1)"
+# The bundle's configuration with Airflow.Review: true on its inline ship. Airflow 3.0 has no human-in-the-loop
+# operators: that ship must become a placeholder DAG saying so, and every other ship must still build.
+REVIEW_CONFIG="$WORK/review-config"
+cp -r "$BUNDLE/dags/config" "$REVIEW_CONFIG"
+sed -i 's/^  Airflow:$/  Airflow:\n    Review: true/' "$REVIEW_CONFIG/s3_public_access_block.yaml"
+grep -q '^    Review: true$' "$REVIEW_CONFIG/s3_public_access_block.yaml"
+(
+  cd "$WORK/cwd"
+  env -u STARFLEET_SHIPS_DIR -u AWS_PROFILE STARFLEET_CONFIG_DIR="$REVIEW_CONFIG" \
+    AIRFLOW_HOME="$WORK/airflow_home" AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true PYTHONPATH="$BUNDLE/dags" \
+    "$VENV/bin/python" - <<'PY'
+import sys
+
+from airflow import __version__
+from starfleet_airflow.airflow.dags import build_dags
+from starfleet_airflow.airflow.review.availability import review_unavailable
+
+dags = build_dags()
+why = review_unavailable()
+reviewed = "starfleet_s3_public_access_block_worker_ship"
+others = sorted(d for d in dags if d != reviewed and not d.startswith(reviewed))
+broken_others = [d for d in others if d.endswith("__broken")]
+if broken_others:
+    sys.exit(f"error: ships without reviewed mode did not build: {broken_others}")
+if why is None:
+    tasks = [task.task_id for task in dags[reviewed].tasks]
+    if tasks != ["plan", "dry_run", "review", "approve", "apply", "report"]:
+        sys.exit(f"error: Airflow {__version__} has HITL operators but the reviewed DAG is {tasks}")
+    print(f"Airflow {__version__}: reviewed DAG built: {' -> '.join(tasks)}; {len(others)} other DAGs")
+else:
+    placeholder = dags.get(reviewed + "__broken")
+    if placeholder is None or "needs Airflow 3.1+" not in (placeholder.doc_md or ""):
+        sys.exit(f"error: Airflow {__version__} has no HITL operators but {reviewed}__broken does not say so")
+    print(f"Airflow {__version__}: {reviewed}__broken says: {placeholder.description}")
+    print(f"{len(others)} other DAGs built: {', '.join(others)}")
+PY
+)

@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     # the ship contract
     "StarfleetWorkerShip": "starfleet_airflow.core.ship",
     "RunContext": "starfleet_airflow.core.ship",
+    "ChangeSummary": "starfleet_airflow.core.changes",
     "FanOutStrategy": "starfleet_airflow.core.enums",
     "InvocationSource": "starfleet_airflow.core.enums",
     "EventBridgeFrequency": "starfleet_airflow.core.enums",
@@ -78,6 +79,7 @@ __all__ = [
     "AlertPriority",
     "BaseAccountPayloadTemplate",
     "BaseAccountRegionPayloadTemplate",
+    "ChangeSummary",
     "ConfigurationError",
     "DeliveryMode",
     "EventBridgeFrequency",
@@ -115,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and readers; at run ti
     )
     from starfleet_airflow.aws.sessions import ROLE_SESSION_NAME_PATTERN, assume_role_session, role_arn
     from starfleet_airflow.core.account_index import AccountIndex, AccountIndexError
+    from starfleet_airflow.core.changes import ChangeSummary
     from starfleet_airflow.core.config import ConfigurationError
     from starfleet_airflow.core.enums import (
         AlertPriority,

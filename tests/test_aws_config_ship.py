@@ -302,6 +302,22 @@ def test_dry_run_changes_nothing_and_reports_the_exact_differences(
     assert "'RetentionPeriodInDays': {'current': None, 'desired': 2557}" in logged
 
 
+def test_the_ship_tells_a_reviewer_what_it_would_change(session: boto3.Session) -> None:
+    def said(commit: bool = False) -> Any:
+        ship = make_ship(session)
+        ship.load_template({**template(), "StarbaseAssignedAccount": PROD_WEB_1, "StarbaseAssignedRegion": "eu-west-1"})
+        ship.execute(commit=commit)
+        return ship.change_summary
+
+    first = said()
+    assert first.changed and first.summary.startswith("4 changes (DefaultConfiguration): create ConfigurationRecorder")
+    assert "- RetentionPeriodInDays: null\n+ RetentionPeriodInDays: 2557" in first.diff
+    assert "+ recording: true" in first.diff
+    assert said() == first
+    said(commit=True)
+    assert (said().changed, said().summary) == (False, "AWS Config matches DefaultConfiguration")
+
+
 def test_change_updates_only_what_differs(session: boto3.Session) -> None:
     run(session, template(), PROD_WEB_1, "us-east-1", commit=True)
 

@@ -35,6 +35,7 @@ from starfleet_airflow import (
     assume_role_session,
     flatten_errors,
 )
+from starfleet_airflow.core.changes import make_change_summary
 from starfleet_airflow.core.config import load_configuration
 from starfleet_airflow.devtools.synthetic_org import sample_organisation
 
@@ -698,3 +699,28 @@ def test_sqs_fed_lambda_runs_the_ship_unchanged(
         else:
             STARFLEET_CONFIGURATION.use(previous)
         lambda_handler._LOADED.clear()
+
+
+def test_the_ship_tells_a_reviewer_what_it_would_change(aws: boto3.Session) -> None:
+    """report_changes: a summary and a diff whose lines start with -/+, the same for the same state."""
+
+    def said(template: dict[str, Any], commit: bool = False) -> Any:
+        ship = make_ship(aws)
+        ship.load_template({**copy.deepcopy(template), "StarbaseAssignedAccount": ACCOUNT_A})
+        ship.execute(commit=commit)
+        return ship.change_summary
+
+    created = said(TEMPLATE)
+    assert created.changed is True
+    assert created.summary.startswith("3 changes to role /security/starfleet-audit: create_role starfleet-audit,")
+    assert created.diff.splitlines()[:2] == ["create_role starfleet-audit:", "+{"]
+    assert said(TEMPLATE) == created  # same state, same report: what a reviewed run's apply re-checks
+
+    said(TEMPLATE, commit=True)
+    assert said(TEMPLATE) == make_change_summary(False, "role /security/starfleet-audit matches the template", "")
+    changed = copy.deepcopy(TEMPLATE)
+    changed["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"] = "arn:aws:iam::100000000015:role/auditor"
+    diff = said(changed).diff.splitlines()
+    assert diff[0] == "update_trust_policy AssumeRolePolicyDocument:"
+    assert '-        "AWS": "arn:aws:iam::100000000014:role/auditor"' in diff
+    assert '+        "AWS": "arn:aws:iam::100000000015:role/auditor"' in diff

@@ -68,6 +68,7 @@ def test_a_failing_target_is_an_outcome(ships: dict[str, LoadedShip]) -> None:
         "status": FAILED,
         "error": "RuntimeError: asked to fail in 222222222222",
         "detail": None,
+        "changes": None,  # the ship did not say what it would change
     }
     assert run_ship_for_target(ships["AccountNoteShip"], raw, "333333333333", None, False).ok
 

@@ -112,3 +112,27 @@ def test_wrong_template_is_refused(change: dict[str, Any], key: str) -> None:
 def test_plugin_list() -> None:
     assert list(WORKER_SHIP_PLUGINS) == [S3PublicAccessBlockWorkerShip]
     assert S3PublicAccessBlockWorkerShip.fan_out_strategy is FanOutStrategy.ACCOUNT
+
+
+def test_the_ship_tells_a_reviewer_what_it_would_change(session: boto3.Session) -> None:
+    def said(template: dict[str, Any], commit: bool = False) -> Any:
+        ship = S3PublicAccessBlockWorkerShip(
+            configuration=S3PublicAccessBlockConfigurationTemplate().load(
+                {**SECTION, "Airflow": {"DeliveryMode": "INLINE"}}
+            ),
+            aws_session=session,
+        )
+        ship.load_template({**template, "StarbaseAssignedAccount": "100000000001"})
+        ship.execute(commit=commit)
+        return ship.change_summary
+
+    first = said(TEMPLATE)
+    assert first.changed and first.summary.startswith("4 of 4 settings: BlockPublicAcls False -> True, ")
+    assert first.diff.splitlines()[:2] == ["- BlockPublicAcls: false", "+ BlockPublicAcls: true"]
+    said(TEMPLATE, commit=True)
+    assert said(TEMPLATE).changed is False
+    loose = said({**TEMPLATE, "RestrictPublicBuckets": False})
+    assert (loose.summary, loose.diff) == (
+        "1 of 4 settings: RestrictPublicBuckets True -> False",
+        "- RestrictPublicBuckets: true\n+ RestrictPublicBuckets: false",
+    )

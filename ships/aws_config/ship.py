@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ships.aws_config.describe import describe_changes, summarise_changes
 from ships.aws_config.overrides import (
     OverrideError,
     index_selectors_used,
@@ -69,6 +70,7 @@ class AwsConfigWorkerShip(StarfleetWorkerShip):
         current = read_current(client)
         changes = plan_changes(current, settings, account_id=account_id, region=region, partition=partition)
         self._note_kept_names(current, settings, account_id, region)
+        self.report_changes(bool(changes), summary=summarise_changes(changes, source), diff=describe_changes(changes))
 
         if not changes:
             LOGGER.info("%s/%s: AWS Config already matches the template; nothing to do", account_id, region)

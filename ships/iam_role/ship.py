@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from ships.iam_role.apply import apply_changes, read_role
-from ships.iam_role.plan import BLOCKING_ACTIONS, Change, plan_changes
+from ships.iam_role.plan import BLOCKING_ACTIONS, Change, RoleState, plan_changes
 from ships.iam_role.schemas import (
     IamRoleWorkerConfigurationTemplate,
     IamRoleWorkerShipPayloadTemplate,
@@ -74,6 +74,10 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
         current = read_role(iam, desired.name)
         changes = plan_changes(desired, current, partition)
         where = f"account {account_id}, role {desired.path}{desired.name}"
+        # What a reviewer sees in a reviewed run's approval (and the report): said before anything can fail.
+        self.report_changes(
+            bool(changes), summary=summarise_changes(desired, changes), diff=describe_changes(changes, indent="")
+        )
 
         if not changes:
             log.info("%s: matches template %s; nothing to do", where, self.payload.get("template_name"))
@@ -142,21 +146,36 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
         return account.name
 
 
-def describe_changes(changes: list[Change]) -> str:
-    """The exact differences, one per line; policy documents as a unified diff of their JSON."""
+def summarise_changes(desired: RoleState, changes: list[Change]) -> str:
+    """One line: how many changes to which role, and which (``create_role``, ``attach_managed_policy`` ...)."""
+    if not changes:
+        return f"role {desired.path}{desired.name} matches the template"
+    actions = ", ".join(f"{change.action} {change.subject}" for change in changes)
+    noun = "change" if len(changes) == 1 else "changes"
+    return f"{len(changes)} {noun} to role {desired.path}{desired.name}: {actions}"
+
+
+def describe_changes(changes: list[Change], indent: str = "  ") -> str:
+    """The exact differences, one per line; policy documents as a unified diff of their JSON.
+
+    Indented for the log by default; ``indent=""`` gives a diff for a reviewer, its lines starting with
+    ``-``/``+`` (a new role's document as added lines).
+    """
+    inner = indent * 2
     lines: list[str] = []
     for change in changes:
         if change.action in DOCUMENT_ACTIONS:
-            lines.append(f"  {change.action} {change.subject}:")
+            lines.append(f"{indent}{change.action} {change.subject}:")
             before = _pretty(change.current).splitlines()
             after = _pretty(change.desired).splitlines()
             diff = difflib.unified_diff(before, after, "IAM", "template", lineterm="", n=2)
-            lines.extend(f"    {line}" for line in diff)
+            lines.extend(f"{inner}{line}" for line in diff)
         elif change.action == "create_role":
-            lines.append(f"  create_role {change.subject}:")
-            lines.extend(f"    {line}" for line in _pretty(change.desired).splitlines())
+            lines.append(f"{indent}create_role {change.subject}:")
+            added = "" if indent else "+"
+            lines.extend(f"{inner}{added}{line}" for line in _pretty(change.desired).splitlines())
         else:
-            lines.append(f"  {change.action} {change.subject}: {change.current!r} -> {change.desired!r}")
+            lines.append(f"{indent}{change.action} {change.subject}: {change.current!r} -> {change.desired!r}")
     return "\n".join(lines)
 
 

@@ -84,6 +84,19 @@ class S3PublicAccessBlockWorkerShip(StarfleetWorkerShip):
             for name, value in desired.items()
             if current[name] != value
         }
+        self.report_changes(
+            bool(changes),
+            summary=(
+                f"{len(changes)} of 4 settings: "
+                + ", ".join(f"{name} {c['current']} -> {c['desired']}" for name, c in changes.items())
+                if changes
+                else "S3 Block Public Access matches the template"
+            ),
+            diff="\n".join(
+                f"- {name}: {str(c['current']).lower()}\n+ {name}: {str(c['desired']).lower()}"
+                for name, c in changes.items()
+            ),
+        )
         if not changes:
             LOGGER.info("%s: S3 Block Public Access already matches the template", account_id)
         elif commit:

@@ -13,6 +13,7 @@ from typing import Any
 # name -> modules to try, newest home first
 _HOMES: dict[str, tuple[str, ...]] = {
     "AirflowFailException": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "AirflowSkipException": ("airflow.sdk.exceptions", "airflow.exceptions"),
     "TriggerRule": ("airflow.sdk", "airflow.utils.trigger_rule"),
     "conf": ("airflow.sdk", "airflow.configuration"),
     "AssetOrTimeSchedule": ("airflow.sdk", "airflow.timetables.assets"),

@@ -22,6 +22,7 @@ from starfleet_airflow.airflow.naming import (
     dag_id_collisions,
     dag_id_for,
 )
+from starfleet_airflow.airflow.review.availability import ReviewUnavailableError
 from starfleet_airflow.airflow.schedules import wants_s3_events
 from starfleet_airflow.airflow.ship_dag import build_ship_dag
 from starfleet_airflow.core.config import load_configuration
@@ -94,6 +95,9 @@ def _build_dags(
             continue  # neither takes the id: its run history would mix two ships
         try:
             dag = build_ship_dag(loaded, configuration, template_events_asset=template_events_asset)
+        except ReviewUnavailableError as exc:  # expected on Airflow 3.0: say it plainly, no traceback
+            broken.add(dag_id_for(name), [name], [str(exc)])
+            continue
         except Exception as exc:  # a DAG that cannot be built must not hide the others
             log.exception("starfleet: cannot build the DAG of %s", name)
             broken.add(dag_id_for(name), [name], [f"cannot build the DAG: {type(exc).__name__}: {exc}"])

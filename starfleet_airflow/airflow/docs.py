@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from starfleet_airflow.airflow.naming import docstring_of
+from starfleet_airflow.airflow.review.docs import review_doc_lines
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy, InvocationSource
 from starfleet_airflow.core.registry import LoadedShip
@@ -106,6 +107,7 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
             f"* **Templates:** `{loaded.configuration['template_prefix']}` under `{configuration.template_location}`",
             f"* **Account index:** `{configuration.account_index_location}`",
             f"* **Configuration file:** `{loaded.source_file}`",
+            *review_doc_lines(loaded),
             "",
             f"Trigger with parameters to narrow a run (never to widen it): {narrowing}. {commit_note}",
             "",

@@ -30,6 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from airflow.sdk import DAG
 
 
+def _params(loaded: LoadedShip) -> dict[str, Any]:
+    """The trigger form (a reviewed ship's says what ``commit`` means there)."""
+    if not loaded.airflow_options["review"]:
+        return ship_params(loaded)
+    from starfleet_airflow.airflow.review.flow import review_params
+
+    return review_params(ship_params(loaded))
+
+
 def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template_events_asset: Any = None) -> DAG:
     """The DAG of one enabled ship (``template_events_asset``: the shared S3-events asset, if any)."""
     from airflow.sdk import DAG, get_current_context, task
@@ -57,15 +66,19 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         catchup=False,
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
         max_active_runs=options["max_active_runs"],
-        dagrun_timeout=timedelta(seconds=options["run_timeout_seconds"]),
+        # A reviewed run also waits for its approver (at most ReviewTimeoutSeconds) on top of its work.
+        dagrun_timeout=timedelta(
+            seconds=options["run_timeout_seconds"] + (options["review_timeout_seconds"] if options["review"] else 0)
+        ),
         default_args=default_args,
         on_failure_callback=run_failure_callback(loaded),
-        params=ship_params(loaded),
+        params=_params(loaded),
         tags=[
             "starfleet",
             loaded.name,
             loaded.fan_out_strategy.value,
             f"delivery:{options['delivery_mode'].value}",
+            *(["reviewed"] if options["review"] else []),
         ],
     ) as dag:
         # multiple_outputs=False everywhere: a ``-> dict`` annotation would make Airflow push one XCom row
@@ -109,5 +122,11 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             with starfleet_task(loaded, configuration):
                 return report_task(loaded, configuration, results, get_current_context())
 
-        report(deliver.expand(unit=plan()))
+        units = plan()
+        if options["review"]:  # plan -> dry_run -> review -> approve -> apply -> report
+            from starfleet_airflow.airflow.review.flow import build_reviewed_flow
+
+            build_reviewed_flow(loaded, configuration, units)
+        else:
+            report(deliver.expand(unit=units))
     return dag

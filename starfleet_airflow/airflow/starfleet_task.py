@@ -1,6 +1,6 @@
 """What a ship's task sets up around its body, so Starfleet's singletons answer as they would in Starfleet.
 
-Inside every task of a ship DAG (plan, deliver, report):
+Inside every task of a ship DAG (plan, deliver, report; a reviewed DAG's dry_run, review, apply and report):
 
 * ``STARFLEET_CONFIGURATION`` serves the configuration the DAG was built from (ships read ``.config``);
 * ``STARFLEET.LogLevel`` / ``ThirdPartyLoggerLevels`` are applied (and put back when the task body ends);
@@ -8,7 +8,8 @@ Inside every task of a ship DAG (plan, deliver, report):
   Airflow connection (``Airflow.AwsConnId``, else ``STARFLEET.AwsConnId``) instead of the default credentials;
 * with ``STARFLEET.SlackConnId``, ship alerts post through the Slack provider's hook and that connection
   (otherwise with the token from the secret, as in Starfleet);
-* in ``deliver``, ``ACCOUNT_INDEX`` is the run's snapshot index (``deliver_task`` serves it).
+* in ``deliver`` (and a reviewed run's ``dry_run`` and ``apply``), ``ACCOUNT_INDEX`` is the run's snapshot
+  index (``deliver_task`` and ``apply_task`` serve it).
 """
 
 from __future__ import annotations

@@ -19,7 +19,11 @@ TIMED_OUT = "timed out"  # an inline target still running at Airflow.TargetTimeo
 @dataclass(frozen=True)
 class TargetOutcome:
     """The result for one target: ``succeeded``, ``failed`` (the ship raised), ``invalid`` (payload refused)
-    or ``timed out`` (still running at its time limit; what it changed is unknown)."""
+    or ``timed out`` (still running at its time limit; what it changed is unknown).
+
+    ``changes`` is what the ship said with ``report_changes`` (``ChangeSummary.to_dict()``), or None when
+    it did not say.
+    """
 
     template: str
     account_id: str | None
@@ -27,6 +31,7 @@ class TargetOutcome:
     status: str
     error: str | None = None
     detail: Any = None
+    changes: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from marshmallow import ValidationError
 
+from starfleet_airflow.core.changes import ChangeSummary
 from starfleet_airflow.core.enums import FanOutStrategy
 from starfleet_airflow.core.outcomes import FAILED, INVALID, SUCCEEDED, TargetOutcome
 from starfleet_airflow.core.render import ACCOUNT_KEY, REGION_KEY
 from starfleet_airflow.core.schemas import flatten_errors
-from starfleet_airflow.core.ship import RunContext
+from starfleet_airflow.core.ship import RunContext, StarfleetWorkerShip
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import boto3
@@ -64,12 +65,17 @@ def run_ship_for_target(
     """Validate the template for this target and execute the ship; never raises.
 
     ``template`` labels the outcome (the template key); it defaults to the template's ``TemplateName``.
+    What the ship said with ``report_changes`` is kept as the outcome's ``changes``, also when it failed.
     """
     label = template or str(raw_template.get("TemplateName", "<template>"))
     where = "/".join(part for part in (account_id, region) if part) or "its single invocation"
 
+    ship: StarfleetWorkerShip | None = None  # read by outcome() when it is called (late binding)
+
     def outcome(status: str, error: str | None = None, detail: Any = None) -> TargetOutcome:
-        return TargetOutcome(label, account_id, region, status, error, detail)
+        said = getattr(ship, "change_summary", None)
+        changes = said.to_dict() if isinstance(said, ChangeSummary) else None
+        return TargetOutcome(label, account_id, region, status, error, detail, changes)
 
     try:
         payload = assign_target(raw_template, loaded_ship.fan_out_strategy, account_id, region)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from starfleet_airflow.core.changes import ChangeSummary, make_change_summary
 from starfleet_airflow.core.enums import AlertPriority, FanOutStrategy
 from starfleet_airflow.core.schemas.configuration import WorkerShipBaseConfigurationTemplate
 from starfleet_airflow.core.schemas.payload import WorkerShipPayloadBaseTemplate
@@ -58,6 +59,8 @@ class StarfleetWorkerShip:
     # Set from the section's AlertConfiguration (Starfleet: by worker_lambda only); NONE sends nothing.
     alert_priority: AlertPriority
     alert_channel: str | None
+    #: What ``report_changes`` recorded during the last ``execute`` (None: the ship did not say).
+    change_summary: ChangeSummary | None = None
 
     def __init__(
         self,
@@ -127,6 +130,18 @@ class StarfleetWorkerShip:
         The return value (optional, JSON-serialisable) is recorded as the target's outcome detail.
         """
         raise NotImplementedError(f"{self.worker_ship_name} does not implement execute()")
+
+    def report_changes(self, changed: bool, summary: str = "", diff: str = "") -> None:
+        """Say what this target needs (in a dry run) or got (with commit); optional.
+
+        ``changed``: the target differs from the template; ``summary``: one line for a reviewer
+        (``"2 changes: update_trust_policy, attach_managed_policy"``); ``diff``: a short human-readable
+        diff. A reviewed run shows these to the approver and applies only the targets that would change;
+        a ship that never calls this is taken to change every target. Call it once per ``execute``
+        (the last call counts), before anything can fail half-way, so a failed commit still says what
+        it was doing.
+        """
+        self.change_summary = make_change_summary(changed, summary, diff)
 
     def send_alert(self, message_priority: AlertPriority, title: str, body_markdown: str) -> None:
         """Post a Slack alert when ``message_priority`` reaches the ship's ``AlertConfiguration`` threshold.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from starfleet_airflow.core.enums import DeliveryMode
-from starfleet_airflow.core.outcomes import UnitResult
+from starfleet_airflow.core.outcomes import TargetOutcome, UnitResult
 from starfleet_airflow.core.plan import PlanError, WorkUnit
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.render import BodyRenderer
@@ -78,6 +78,11 @@ def deliver_unit(
         concurrency=options["concurrency"],
         target_timeout=options["target_timeout_seconds"],
     )
+    return record_outcomes(result, outcomes)
+
+
+def record_outcomes(result: UnitResult, outcomes: Sequence[TargetOutcome]) -> UnitResult:
+    """Fill an inline unit's result: every target's outcome (in order), counts, failures by position."""
     result.outcomes = []
     for position, outcome in enumerate(outcomes):
         result.outcomes.append(
@@ -87,6 +92,7 @@ def deliver_unit(
                 "status": outcome.status,
                 "error": outcome.error,
                 "detail": compact_detail(outcome.detail),
+                "changes": outcome.changes,
             }
         )
         if outcome.ok:

@@ -17,6 +17,9 @@ and, after the queue's redrive limit, land in its dead-letter queue; on a FIFO q
 failed message's group comes back with it, unprocessed, to keep the group's order. A configuration or
 ship that cannot be loaded, or an event that is not an SQS batch, raises: the whole batch is retried,
 since nothing was processed.
+
+Reviewed runs (``Airflow.Review: true``) never come here: commit stays the Lambda's environment, as in
+Starfleet, and nothing travels back to Airflow, so reviewed mode runs the ship inline (see the README).
 """
 
 from __future__ import annotations

@@ -26,11 +26,17 @@ log = logging.getLogger(__name__)
 
 
 def deliver_task(
-    loaded: LoadedShip, configuration: Configuration, unit: Mapping[str, Any], context: Any
+    loaded: LoadedShip,
+    configuration: Configuration,
+    unit: Mapping[str, Any],
+    context: Any,
+    *,
+    commit: bool | None = None,
 ) -> dict[str, Any]:
     """Deliver one work unit; returns its ``UnitResult`` as a dict (the task's XCom).
 
     The unit descriptor names the run's snapshot (``snapshot``), so the task needs no second XCom.
+    ``commit`` overrides the run's (a reviewed run's dry run passes False).
     """
     work = WorkUnit.from_dict(unit)
     snapshot = str(unit["snapshot"])
@@ -63,7 +69,7 @@ def deliver_task(
             work,
             raw_template,
             targets,
-            commit=commit_of(context, loaded),
+            commit=commit_of(context, loaded) if commit is None else commit,
             run_context=run_context_from(context, template=work.template, **extra),
             sqs_client_factory=lambda queue_url: sqs_client(queue_url, conn_id, concurrency),
             session_factory=aws_session_factory(conn_id, configuration.starfleet.get("deployment_region")),

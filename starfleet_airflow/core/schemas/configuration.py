@@ -22,6 +22,12 @@ from starfleet_airflow.core.schemas.regions import check_regions
 # A light check on purpose: marshmallow's full URL field compiles a large regex on first use, which
 # cost 47 ms of every DAG parse; SQS rejects a wrong URL with a clear error anyway.
 QUEUE_URL_PATTERN = r"^https?://[^/\s]+/\S+$"
+DEFAULT_REVIEW_TIMEOUT_SECONDS = 24 * 60 * 60
+REVIEW_NEEDS_INLINE = (
+    "reviewed mode runs the ship's dry run and its apply in Airflow workers: set Airflow.DeliveryMode: INLINE"
+    " (an SQS-fed Lambda takes commit from its STARFLEET_COMMIT environment and sends nothing back to review;"
+    " see the README's 'Reviewed runs')"
+)
 QUEUE_URL_ERROR = "expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/my-queue"
 
 
@@ -80,6 +86,12 @@ class AirflowShipOptions(Schema):
     max_active_runs = fields.Integer(data_key="MaxActiveRuns", load_default=1, validate=validate.Range(min=1))
     # Replaces STARFLEET.FailureNotifications for this ship when given ([] turns them off).
     failure_notifications = failure_notifications_field()
+    # Reviewed mode: dry run -> human approval -> apply of what the dry run found, in one run (INLINE only).
+    review = fields.Boolean(data_key="Review", load_default=False)
+    review_timeout_seconds = fields.Integer(
+        data_key="ReviewTimeoutSeconds", load_default=DEFAULT_REVIEW_TIMEOUT_SECONDS, validate=validate.Range(min=1)
+    )
+    reviewers = fields.List(fields.String(validate=validate.Length(min=1)), data_key="Reviewers", load_default=list)
     # Nothing may hang: every task, every run and every inline target has a time limit.
     plan_timeout_seconds = _seconds("PlanTimeoutSeconds", 600)
     deliver_timeout_seconds = _seconds("DeliverTimeoutSeconds", 3_600)
@@ -133,6 +145,8 @@ class WorkerShipBaseConfigurationTemplate(Schema):
             errors["InvocationQueueUrl"] = [
                 "required for SQS delivery (the default); set it, or set Airflow.DeliveryMode: INLINE"
             ]
+        if options.get("review") and options.get("delivery_mode", DeliveryMode.SQS) is DeliveryMode.SQS:
+            errors["Airflow"] = {"Review": [REVIEW_NEEDS_INLINE]}  # type: ignore[assignment]
         if errors:
             raise ValidationError(errors)
 

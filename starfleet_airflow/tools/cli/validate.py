@@ -79,6 +79,17 @@ def _dags_folder() -> Path | None:
     return configured_dags_folder()
 
 
+def _review_problems(registry: ShipRegistry) -> list[str]:
+    """Ships asking for reviewed mode where this Airflow has no human-in-the-loop operators (e.g. 3.0)."""
+    reviewed = [ship for _, ship in sorted(registry.ships.items()) if ship.airflow_options.get("review")]
+    if not reviewed:
+        return []  # the operators' import is only paid for when a ship wants them
+    from starfleet_airflow.airflow.review.availability import review_unavailable
+
+    why = review_unavailable()
+    return [f"{ship.source_file}: {ship.name}.Airflow.Review: {why}" for ship in reviewed] if why else []
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     workspace = open_workspace(args)
     configuration, registry = workspace.configuration, workspace.registry
@@ -93,6 +104,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not configuration.errors:
         executors = ship_executors(_executors(args), {n: s.airflow_options for n, s in registry.ships.items()})
         errors += [str(p) for p in local_location_problems(configuration, executors, _dags_folder())]
+    errors += _review_problems(registry)
     counts: dict[str, int] = {}
     if configuration.template_location is not None:
         for name, ship in sorted(registry.ships.items()):
@@ -108,7 +120,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"Configuration OK: {configuration.config_dir} ({len(configuration.files)} file(s))")
     for name, ship in sorted(registry.ships.items()):
         delivery = ship.airflow_options["delivery_mode"].value
-        print(f"  {name}: {ship.fan_out_strategy.value}, delivery {delivery}, {counts.get(name, 0)} template(s)")
+        reviewed = ", reviewed" if ship.airflow_options.get("review") else ""
+        print(
+            f"  {name}: {ship.fan_out_strategy.value}, delivery {delivery}{reviewed}, {counts.get(name, 0)} template(s)"
+        )
     if registry.disabled:
         print(f"Disabled: {', '.join(sorted(registry.disabled))}")
     if registry.unconfigured:
