@@ -192,7 +192,7 @@ def test_narrowing_by_ids_names_regions_and_templates() -> None:
         (RegionRecorderShip, {"accounts": ["999999999999"]}, "'999999999999' are not in the account index"),
         (RegionRecorderShip, {"accounts": ["no-such-name"]}, "'no-such-name' are not in the account index"),
         (RegionRecorderShip, {"regions": ["ap-northeast-3"]}, "regions ap-northeast-3 are not selected"),
-        (RegionRecorderShip, {"regions": ["atlantis-1"]}, "unknown region(s) atlantis-1"),
+        (RegionRecorderShip, {"regions": ["atlantis-1"]}, "unknown region atlantis-1"),
         (AccountRecorderShip, {"regions": ["us-east-1"]}, "regions do not apply"),
         (OnceRecorderShip, {"accounts": ["100000000001"]}, "accounts and regions do not apply"),
         (RegionRecorderShip, {"templates": "not a list", "accounts": [{"a": 1}]}, "expected strings"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from starfleet_airflow.core.text import listed
+
 ALL_REGIONS = "ALL"
 
 
@@ -27,4 +29,4 @@ def check_regions(regions: list[str] | set[str]) -> list[str]:
     if not unknown:
         return []
     named = ", ".join(unknown[:10]) + (f" ... and {len(unknown) - 10:,} more" if len(unknown) > 10 else "")
-    return [f"unknown region(s) {named}; expected AWS region names such as us-east-1"]
+    return [f"unknown {listed(unknown, 'region')} {named}; expected AWS region names such as us-east-1"]
