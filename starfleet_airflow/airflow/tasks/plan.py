@@ -30,6 +30,7 @@ from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.snapshot import store_snapshot
 from starfleet_airflow.core.snapshot_retention import prune_snapshots
 from starfleet_airflow.core.templates import TemplateStore
+from starfleet_airflow.core.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,7 @@ def _prune(
         log.warning("%s: could not prune old run snapshots: %s", loaded.name, exc)
         return
     if deleted:
-        log.info("%s: pruned %d run snapshot(s) past STARFLEET.SnapshotMaxAgeDays", loaded.name, len(deleted))
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}" + ("" if number == 1 else "s")
+        log.info("%s: pruned %s past STARFLEET.SnapshotMaxAgeDays", loaded.name, plural(len(deleted), "run snapshot"))
 
 
 def _outcome(context: Any, text: str) -> str:
@@ -169,21 +166,23 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
         )
     summary = run_plan.summary(location, commit=commit, delivery_mode=loaded.airflow_options["delivery_mode"].value)
     log.info(
-        "%s: %d targets in %d work units from %d templates (%d invalid); snapshot %s",
+        "%s: %s in %s from %s (%d invalid); snapshot %s",
         loaded.name,
-        run_plan.total_targets,
-        len(run_plan.units),
-        len(run_plan.templates),
+        plural(run_plan.total_targets, "target"),
+        plural(len(run_plan.units), "work unit"),
+        plural(len(run_plan.templates), "template"),
         len(run_plan.invalid),
         location,
     )
     for invalid in run_plan.invalid:
-        log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
+        log.error(
+            "%s: invalid template %s: %s", loaded.name, invalid.location or invalid.key, "; ".join(invalid.errors)
+        )
     invalid = f", {len(run_plan.invalid)} invalid" if run_plan.invalid else ""
     _outcome(
         context,
-        f"{_count(run_plan.total_targets, 'target')} in {_count(len(run_plan.units), 'work unit')}"
-        f" from {_count(len(run_plan.templates), 'template')}{invalid}",
+        f"{plural(run_plan.total_targets, 'target')} in {plural(len(run_plan.units), 'work unit')}"
+        f" from {plural(len(run_plan.templates), 'template')}{invalid}",
     )
     context["ti"].xcom_push(key="summary", value=summary)
     # Mapped over by deliver (its return_value): each descriptor names the snapshot and the two parts of

@@ -42,6 +42,7 @@ class InvalidTemplate:
 
     key: str
     errors: list[str]
+    location: str | None = None  # the file or S3 object, for messages a person reads
 
 
 @dataclass
@@ -160,15 +161,17 @@ def plan_run(
     valid: dict[str, tuple[LoadedTemplate, dict[str, Any]]] = {}
     for template in chosen:
         if not template.ok or template.raw is None:
-            invalid.append(InvalidTemplate(template.key, [template.error or "could not be loaded"]))
+            invalid.append(
+                InvalidTemplate(template.key, [template.error or "could not be loaded"], str(template.location))
+            )
             continue
         problems = json_problems(template.raw)  # the loader's check; templates built in memory need it too
         if problems:
-            invalid.append(InvalidTemplate(template.key, problems))
+            invalid.append(InvalidTemplate(template.key, problems, str(template.location)))
             continue
         payload, errors = validate_template(ship_class, template.raw)
         if payload is None:
-            invalid.append(InvalidTemplate(template.key, errors))
+            invalid.append(InvalidTemplate(template.key, errors, str(template.location)))
             continue
         valid[template.key] = (template, payload)
 
