@@ -221,7 +221,7 @@ def test_conf_outside_the_template_is_refused(deployment: Deployment, capfd: pyt
     assert set(result.rendered_map_indexes) == {-1}, "the deliver task was never expanded: nothing was delivered"
     assert result.state_of("report") == "failed"
     log = capfd.readouterr().out
-    reason = f"refused: accounts {INDEX.name_of(excluded)} ({excluded}) are not selected by the templates of this run"
+    reason = f"refused: account {INDEX.name_of(excluded)} ({excluded}) is not selected by the templates of this run"
     assert reason in log
     # The reason without the log: the plan task's label (rendered_map_index in the REST API, the UI's row).
     assert result.plan_label is not None and result.plan_label.startswith(reason)

@@ -191,10 +191,10 @@ def test_narrowing_by_ids_names_regions_and_templates() -> None:
 @pytest.mark.parametrize(
     ("ship", "params", "message"),
     [
-        (RegionRecorderShip, {"templates": ["nope"]}, "'nope' are not templates of RegionRecorderShip"),
-        (RegionRecorderShip, {"accounts": ["999999999999"]}, "'999999999999' are not in the account index"),
-        (RegionRecorderShip, {"accounts": ["no-such-name"]}, "'no-such-name' are not in the account index"),
-        (RegionRecorderShip, {"regions": ["ap-northeast-3"]}, "regions ap-northeast-3 are not selected"),
+        (RegionRecorderShip, {"templates": ["nope"]}, "'nope' is not a template of RegionRecorderShip"),
+        (RegionRecorderShip, {"accounts": ["999999999999"]}, "account '999999999999' is not in the account index"),
+        (RegionRecorderShip, {"accounts": ["no-such-name"]}, "account 'no-such-name' is not in the account index"),
+        (RegionRecorderShip, {"regions": ["ap-northeast-3"]}, "region ap-northeast-3 is not selected"),
         (RegionRecorderShip, {"regions": ["atlantis-1"]}, "unknown region atlantis-1"),
         (AccountRecorderShip, {"regions": ["us-east-1"]}, "regions do not apply"),
         (OnceRecorderShip, {"accounts": ["100000000001"]}, "accounts and regions do not apply"),
@@ -215,7 +215,7 @@ def test_narrowing_is_refused_outside_the_templates(ship: Any, params: dict[str,
 
 def test_an_account_outside_the_selection_is_refused_not_added() -> None:
     outside = sorted(INDEX.all_ids() - INDEX.by_org_unit("Web") - INDEX.org_root_ids())[0]
-    with pytest.raises(PlanRefused, match=rf"{outside}\) are not selected by the templates of this run"):
+    with pytest.raises(PlanRefused, match=rf"{outside}\) is not selected by the templates of this run"):
         plan(RegionRecorderShip, [loaded("R/web.yaml", WEB)], narrowing=Narrowing(accounts=(outside,)))
 
 
