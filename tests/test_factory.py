@@ -110,6 +110,21 @@ def test_dag_shape_and_options_follow_the_ship_section(deployment: Deployment) -
     assert account.params["commit"] is False
     assert "starfleet_once_recorder_ship" not in bag.dags  # disabled
 
+    # The trigger form (Airflow 3's UI marks a field required when its type does not allow null): only
+    # commit is; empty lists mean "no narrowing"; regions is a multi-select of botocore's region names.
+    from starfleet_airflow.core.schemas.regions import partition_regions
+
+    def required(schema: dict) -> bool:
+        kind = schema.get("type")
+        return bool(kind) and (not isinstance(kind, list) or "null" not in kind)
+
+    schemas = {name: region.params.get_param(name).schema for name in region.params}
+    assert {name for name, schema in schemas.items() if required(schema)} == {"commit"}
+    assert schemas["regions"]["examples"] == list(partition_regions()) and "us-east-1" in schemas["regions"]["examples"]
+    for name in ("templates", "accounts", "regions"):
+        param = region.params.get_param(name)
+        assert param.resolve(value=None) is None and param.resolve(value=["a"]) == ["a"]
+
 
 def test_a_broken_section_does_not_hide_the_other_ships(
     sample_configuration: Path, tmp_path: Path, monkeypatch
