@@ -125,6 +125,17 @@ def test_dag_shape_and_options_follow_the_ship_section(deployment: Deployment) -
         param = region.params.get_param(name)
         assert param.resolve(value=None) is None and param.resolve(value=["a"]) == ["a"]
 
+    # The docs panel: what is in effect, never null; what unpausing a scheduled ship does.
+    effective = yaml.safe_load(region.doc_md.split("```yaml", 1)[1].split("```", 1)[0])["Airflow (effective)"]
+    assert None not in effective.values()
+    assert effective["Pool"] == "starfleet" and effective["TargetsPerUnit"].startswith("10000 (default;")
+    assert effective["InvocationQueueUrl"].startswith(deployment.ships["RegionRecorderShip"]["InvocationQueueUrl"])
+    assert "Unpausing starts a full-scope run" in region.doc_md and region.is_paused_upon_creation is None
+    account_effective = yaml.safe_load(account.doc_md.split("```yaml", 1)[1].split("```", 1)[0])
+    assert account_effective["Airflow (effective)"]["Pool"] == "default_pool (Airflow's default pool)"
+    assert account_effective["Airflow (effective)"]["TargetsPerUnit"].startswith("one account per task")
+    assert "Unpausing" not in account.doc_md and account.is_paused_upon_creation is False  # manual only
+
 
 def test_a_broken_section_does_not_hide_the_other_ships(
     sample_configuration: Path, tmp_path: Path, monkeypatch

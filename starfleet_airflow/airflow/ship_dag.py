@@ -38,6 +38,8 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
 
     options = loaded.airflow_options
     schedule_text = describe_schedule(loaded.configuration, template_events_asset=template_events_asset)
+    schedule = build_schedule(loaded.configuration, template_events_asset=template_events_asset)
+    dag_id = dag_id_for(loaded.name)
     default_args: dict[str, Any] = {
         "owner": "starfleet",
         "retries": options["retries"],
@@ -49,10 +51,13 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
     first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
 
     with DAG(
-        dag_id=dag_id_for(loaded.name),
+        dag_id=dag_id,
         description=f"{loaded.name}: {first_line}"[:DESCRIPTION_LIMIT],
-        doc_md=ship_doc_md(loaded, configuration, schedule_text),
-        schedule=build_schedule(loaded.configuration, template_events_asset=template_events_asset),
+        doc_md=ship_doc_md(loaded, configuration, schedule_text, dag_id=dag_id if schedule is not None else ""),
+        schedule=schedule,
+        # A manual-only ship has nothing to run on its own: created unpaused, its triggers run without the
+        # form's "Unpause on trigger". Scheduled ships follow the deployment's dags_are_paused_at_creation.
+        is_paused_upon_creation=False if schedule is None else None,
         start_date=START_DATE,
         catchup=False,
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
