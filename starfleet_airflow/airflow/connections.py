@@ -63,7 +63,8 @@ def sqs_client(queue_url: str, aws_conn_id: str | None, concurrency: int) -> Any
     )
     client = hook.get_conn()
     # What the run really uses: the queue URL is the configured one, the endpoint the connection's.
-    log.info("SQS: queue %s through endpoint %s (connection %s)", queue_url, client.meta.endpoint_url, aws_conn_id)
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "?")
+    log.info("SQS: queue %s through endpoint %s (connection %s)", queue_url, endpoint, aws_conn_id)
     return client
 
 

@@ -4,17 +4,21 @@ It returns the work-unit descriptors (mapped over by ``deliver``; each names the
 pushes the run summary as the one other XCom. Refusals and inputs that a retry would read the same way fail the
 task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
 transient.
+
+A run that cannot go on says why in one line, first in the task's log and in the run's note
+(``run_notes``): ``refused: account sandbox-040 (036020245307) is not selected by ...``. The exception
+that fails the task repeats that line without the chained exception's traceback.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from starfleet_airflow.airflow.connections import store_client_factory
 from starfleet_airflow.airflow.executors import placement_problems
-from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
+from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY, RUN_NOTE_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
@@ -43,16 +47,24 @@ def _read_index(location: Location, store_client: Callable[[], Any]) -> bytes:
     return read_bytes(location, store_client() if location.is_s3 else None)
 
 
-def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
-    """The account-index plugin's answers for this run's templates, in Starfleet's index format."""
+def stop_run(context: Any, reason: str) -> NoReturn:
+    """Fail the task with ``reason`` as its first log line and the run's note; no retry, no chained traceback."""
     from starfleet_airflow.airflow.compat import AirflowFailException
 
+    log.error("%s", reason)
+    _outcome(context, reason)
+    context["ti"].xcom_push(key=RUN_NOTE_KEY, value=reason)
+    raise AirflowFailException(reason) from None
+
+
+def _plugin_index(name: str, raw_templates: list[Any], context: Any) -> dict[str, Any]:
+    """The account-index plugin's answers for this run's templates, in Starfleet's index format."""
     try:
         return load_plugin_index_data(name, raw_templates)
     except AccountIndexPluginFailure:
         raise  # the plugin's own failure may be transient: Airflow retries
     except AccountIndexPluginError as exc:  # no such plugin, or not Starfleet's interface: a retry reads the same
-        raise AirflowFailException(str(exc)) from exc
+        stop_run(context, str(exc))
 
 
 def _prune(
@@ -86,7 +98,7 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Any) ->
     """Plan one run of ``loaded``; returns the work units as dicts.
 
     Whatever it fails with, the first line of the reason becomes the task's label, so the UI and the REST
-    API (``rendered_map_index``) say why without a log.
+    API (``rendered_map_index``) say why without a log; a refusal is also the run's note (``stop_run``).
     """
     from starfleet_airflow.airflow.compat import AirflowFailException
 
@@ -98,20 +110,18 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Any) ->
 
 
 def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> list[dict[str, Any]]:
-    from starfleet_airflow.airflow.compat import AirflowFailException
-
     root, index_location = configuration.template_location, configuration.account_index_location
     snapshot_root = configuration.snapshot_location
     if root is None or not configuration.has_account_index or snapshot_root is None:
-        raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
+        stop_run(context, "configuration problems: " + "; ".join(map(str, configuration.errors)))
     placement = placement_problems(configuration, [loaded])
     if placement:  # refused before anything is read or written: never a missing file in a later task
-        raise AirflowFailException("refused: " + "; ".join(map(str, placement)))
+        stop_run(context, "refused: " + "; ".join(map(str, placement)))
     params = context.get("params") or {}
     try:
         narrowing = Narrowing.from_params(params)
     except PlanRefused as exc:
-        raise AirflowFailException(f"refused: {exc}") from exc
+        stop_run(context, f"refused: {exc}")
 
     store_client = store_client_factory(configuration)
     # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
@@ -123,7 +133,7 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
     if single:
         index_data = b'{"accounts":{}}'
     elif configuration.account_index_plugin:
-        index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw])
+        index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw], context)
     else:
         assert index_location is not None  # has_account_index: a location or a plugin
         index_data = _read_index(index_location, store_client)
@@ -145,7 +155,7 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
             index_max_age_hours=configuration.starfleet.get("account_index_max_age_hours", 72),
         )
     except PlanRefused as exc:
-        raise AirflowFailException(f"refused: {exc}") from exc
+        stop_run(context, f"refused: {exc}")
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
         raise AirflowFailException(str(exc)) from exc
     stored = store_snapshot(

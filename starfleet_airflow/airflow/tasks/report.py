@@ -2,6 +2,11 @@
 
 Target lists are re-derived from the run snapshot, never carried through XCom. It runs whatever the
 deliver tasks did (trigger rule ``all_done``), so a crashed unit is accounted for rather than hidden.
+
+When the plan task failed there is nothing to report: the task says so in one line (with the plan's
+reason) and fails, which keeps the run failed. Airflow decides a run's state from its last task, so a
+skipped report would turn a refused run green; the reason itself is the plan's first log line and the
+run's note.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starfleet_airflow.airflow.naming import RUN_NOTE_KEY
 from starfleet_airflow.airflow.tasks.context import view_of_snapshot
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
@@ -26,7 +32,10 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
     summary = ti.xcom_pull(task_ids="plan", key="summary")
     units = ti.xcom_pull(task_ids="plan")
     if summary is None or units is None:
-        raise AirflowFailException(f"{loaded.name}: the plan task did not finish; its log says why")
+        why = ti.xcom_pull(task_ids="plan", key=RUN_NOTE_KEY)
+        nothing = "nothing to report: the plan task failed, so nothing was delivered" + (f" ({why})" if why else "")
+        log.error("%s", nothing)
+        raise AirflowFailException(nothing) from None
     view, snapshot_problem = None, None
     if units:
         try:
@@ -47,6 +56,7 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
         snapshot_problem=snapshot_problem,
     )
     log.info("%s report\n%s", loaded.name, report.table())
+    ti.xcom_push(key=RUN_NOTE_KEY, value=report.verdict())  # the run's note (run_notes)
     if not report.ok:
         # The XCom is pushed before failing, so the table stays available to the UI and callers.
         ti.xcom_push(key="report", value=report.to_dict())
