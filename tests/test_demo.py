@@ -158,6 +158,10 @@ def test_the_stand_in_is_seeded_from_the_configuration_and_fresh_every_time(tmp_
             )
             roles = {role["RoleName"] for role in iam.list_roles()["Roles"]}
             assert {"starfleet-worker-role", "starfleet-worker-basic-test-role"} <= roles
+            # The AWS-managed policies the sample templates attach exist, so `run IamRoleWorkerShip --commit` works.
+            assert stand_in.managed_policies == ["SecurityAudit", "ViewOnlyAccess"]
+            for arn in ("arn:aws:iam::aws:policy/SecurityAudit", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"):
+                assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
             sqs.create_queue(QueueName="left-over-from-the-first-run")
         finally:
             stand_in.stop()

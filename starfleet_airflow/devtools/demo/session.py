@@ -76,6 +76,8 @@ class _Session:
             say(f"    queue    {url} ({queue.owner})")
         for bucket, setting in self.stand_in.buckets.items():
             say(f"    bucket   s3://{bucket} ({setting})")
+        if self.stand_in.managed_policies:
+            say(f"    policies AWS-managed, as the templates attach them: {', '.join(self.stand_in.managed_policies)}")
         if self.stand_in.uploaded_templates:
             say(f"    uploaded {self.stand_in.uploaded_templates} templates to {self.configuration.template_location}")
 
