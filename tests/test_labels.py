@@ -26,7 +26,7 @@ def test_an_sqs_batch_names_its_accounts_and_regions_and_counts_its_targets() ->
     assert label.startswith(f"AwsConfigEnablement: 1200 targets, 60 accounts ({names[0]}, {names[1]}, ")
     assert " more), 20 regions (r-00, r-01, " in label
     assert ".." not in label and accounts[0] not in label  # names, not an id range
-    assert len(label) <= LABEL_LIMIT
+    assert len(label) <= LABEL_LIMIT and not label.endswith("…")  # both lists fit, neither is cut
 
 
 def test_a_narrowed_run_reads_without_doubled_brackets() -> None:

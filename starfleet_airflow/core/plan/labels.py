@@ -2,7 +2,7 @@
 
 A label is read in a list of mapped rows, so it leads with what differs between rows and never needs an
 account id to be looked up: ``SecurityAuditRole: production-web-003 (386126951663)`` for an inline
-account, ``AwsConfigEnablement: 1121 targets, 60 accounts (development-007, ... and 57 more), 20 regions
+account, ``AwsConfigEnablement: 1121 targets, 60 accounts (development-007, ... and 55 more), 20 regions
 (af-south-1, ... and 17 more)`` for an SQS batch. Lists are cut to fit Airflow's 250-character column.
 """
 
@@ -15,8 +15,8 @@ from starfleet_airflow.core.resolve import Target
 from starfleet_airflow.core.text import plural
 
 LABEL_LIMIT = 250  # Airflow stores rendered map indexes in a 250-character column
-ACCOUNT_NAMES_BUDGET = 110  # characters of account names in one label
-REGION_NAMES_BUDGET = 70
+ACCOUNT_NAMES_BUDGET = 90  # characters of account names in one label (both lists fit in LABEL_LIMIT)
+REGION_NAMES_BUDGET = 55
 
 
 def clip(label: str) -> str:
