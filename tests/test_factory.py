@@ -60,7 +60,7 @@ def test_sample_configuration_gives_one_dag_per_enabled_ship(sample_configuratio
         assert [task.task_id for task in dag.tasks] == ["plan", "deliver", "report"]
         assert dag.max_active_runs >= 1 and dag.catchup is False
         assert name in dag.doc_md and "## Configuration" in dag.doc_md
-        # Every sample ship is scheduled: its docs say what unpausing does (the trigger form's default).
+        # Every sample ship is timed: its docs say what unpausing does (the trigger form's default).
         assert "Unpause on trigger" in dag.doc_md and "at full scope" in dag.doc_md
 
 

@@ -18,7 +18,8 @@ DEFAULT_POOL = "default_pool"
 UNPAUSE_NOTE = (
     "**Unpausing starts a full-scope run.** When this DAG is unpaused (also by the trigger form's"
     " *Unpause on trigger*, checked by default), the scheduler at once creates the run of the latest schedule"
-    " tick it missed while paused: every template, account and region, with `commit` = `DefaultCommit`. A"
+    " tick it missed while paused, at full scope: every template, account and region, with `commit` ="
+    " `DefaultCommit`. A"
     " narrowed trigger on a paused DAG is therefore followed by that run too. To try a narrowed run without"
     " it, trigger it while the DAG is unpaused (its schedule then runs anyway), or run it without the"
     " scheduler: `airflow dags test {dag_id} --conf '{{\"accounts\": [...]}}'`."
@@ -75,7 +76,7 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
 
 
 def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str, *, dag_id: str = "") -> str:
-    """The DAG's ``doc_md`` (``dag_id`` given for scheduled ships: what unpausing them does)."""
+    """The DAG's ``doc_md``; a timed ship's (``dag_id`` given) says what unpausing it does."""
     options = loaded.airflow_options
     section = _yaml({loaded.name: masked(loaded.raw_section)})  # the docs panel is readable by every UI user
     effective = _yaml({"Airflow (effective)": effective_options(loaded, configuration)})

@@ -21,7 +21,7 @@ from starfleet_airflow.airflow.naming import (
 )
 from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
-from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
+from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule, timed_frequency
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
@@ -40,6 +40,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
     schedule_text = describe_schedule(loaded.configuration, template_events_asset=template_events_asset)
     schedule = build_schedule(loaded.configuration, template_events_asset=template_events_asset)
     dag_id = dag_id_for(loaded.name)
+    timed = timed_frequency(loaded.configuration) is not None  # unpausing creates the missed tick's run
     default_args: dict[str, Any] = {
         "owner": "starfleet",
         "retries": options["retries"],
@@ -53,7 +54,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
     with DAG(
         dag_id=dag_id,
         description=f"{loaded.name}: {first_line}"[:DESCRIPTION_LIMIT],
-        doc_md=ship_doc_md(loaded, configuration, schedule_text, dag_id=dag_id if schedule is not None else ""),
+        doc_md=ship_doc_md(loaded, configuration, schedule_text, dag_id=dag_id if timed else ""),
         schedule=schedule,
         # A manual-only ship has nothing to run on its own: created unpaused, its triggers run without the
         # form's "Unpause on trigger". Scheduled ships follow the deployment's dags_are_paused_at_creation.
