@@ -23,6 +23,7 @@ from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
 from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule, timed_frequency
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
+from starfleet_airflow.airflow.tasks.stopping import no_retry_policy
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 
@@ -50,6 +51,8 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         if options.get(key):
             default_args[key] = options[key]
     first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
+    policy = no_retry_policy()  # a refused run fails at once, in one line (tasks/stopping.py)
+    no_retry = {"retry_policy": policy} if policy is not None else {}
 
     with DAG(
         dag_id=dag_id,
@@ -82,6 +85,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             multiple_outputs=False,
             map_index_template="{{ " + PLAN_OUTCOME_KEY + " | default('') }}",
             execution_timeout=timedelta(seconds=options["plan_timeout_seconds"]),
+            **no_retry,
         )
         def plan() -> list[dict[str, Any]]:
             # Task bodies import what they run when they run: parsing the DAG file never pays for them.
@@ -108,6 +112,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             retries=0,
             multiple_outputs=False,
             execution_timeout=timedelta(seconds=options["report_timeout_seconds"]),
+            **no_retry,
         )
         def report(results: Any) -> dict[str, Any]:
             from starfleet_airflow.airflow.tasks.report import report_task

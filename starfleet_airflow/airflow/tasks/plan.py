@@ -2,12 +2,12 @@
 
 It returns the work-unit descriptors (mapped over by ``deliver``; each names the run's snapshot) and
 pushes the run summary as the one other XCom. Refusals and inputs that a retry would read the same way fail the
-task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
+task without retries (``stopping.stop_run``); read errors propagate, so Airflow retries what may be
 transient.
 
 A run that cannot go on says why in one line, first in the task's log and in the run's note
-(``run_notes``): ``refused: account sandbox-040 (036020245307) is not selected by ...``. The exception
-that fails the task repeats that line without the chained exception's traceback.
+(``run_notes``): ``refused: account sandbox-040 (036020245307) is not selected by ...``, and the task
+fails without a retry or a traceback wall (``stopping``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from typing import Any, NoReturn
 
 from starfleet_airflow.airflow.connections import store_client_factory
 from starfleet_airflow.airflow.executors import placement_problems
-from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY, RUN_NOTE_KEY
+from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
+from starfleet_airflow.airflow.tasks.stopping import stop_run
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
 from starfleet_airflow.core.config import Configuration
@@ -47,14 +48,10 @@ def _read_index(location: Location, store_client: Callable[[], Any]) -> bytes:
     return read_bytes(location, store_client() if location.is_s3 else None)
 
 
-def stop_run(context: Any, reason: str) -> NoReturn:
-    """Fail the task with ``reason`` as its first log line and the run's note; no retry, no chained traceback."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
-
-    log.error("%s", reason)
+def _stop(context: Any, reason: str) -> NoReturn:
+    """Stop the run (``stop_run``: first log line, run note, no retry) with ``reason`` as the task's label too."""
     _outcome(context, reason)
-    context["ti"].xcom_push(key=RUN_NOTE_KEY, value=reason)
-    raise AirflowFailException(reason) from None
+    stop_run(context, reason, logger=log)
 
 
 def _plugin_index(name: str, raw_templates: list[Any], context: Any) -> dict[str, Any]:
@@ -64,7 +61,7 @@ def _plugin_index(name: str, raw_templates: list[Any], context: Any) -> dict[str
     except AccountIndexPluginFailure:
         raise  # the plugin's own failure may be transient: Airflow retries
     except AccountIndexPluginError as exc:  # no such plugin, or not Starfleet's interface: a retry reads the same
-        stop_run(context, str(exc))
+        _stop(context, str(exc))
 
 
 def _prune(
@@ -113,15 +110,15 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
     root, index_location = configuration.template_location, configuration.account_index_location
     snapshot_root = configuration.snapshot_location
     if root is None or not configuration.has_account_index or snapshot_root is None:
-        stop_run(context, "configuration problems: " + "; ".join(map(str, configuration.errors)))
+        _stop(context, "configuration problems: " + "; ".join(map(str, configuration.errors)))
     placement = placement_problems(configuration, [loaded])
     if placement:  # refused before anything is read or written: never a missing file in a later task
-        stop_run(context, "refused: " + "; ".join(map(str, placement)))
+        _stop(context, "refused: " + "; ".join(map(str, placement)))
     params = context.get("params") or {}
     try:
         narrowing = Narrowing.from_params(params)
     except PlanRefused as exc:
-        stop_run(context, f"refused: {exc}")
+        _stop(context, f"refused: {exc}")
 
     store_client = store_client_factory(configuration)
     # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
@@ -155,9 +152,9 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
             index_max_age_hours=configuration.starfleet.get("account_index_max_age_hours", 72),
         )
     except PlanRefused as exc:
-        stop_run(context, f"refused: {exc}")
+        _stop(context, f"refused: {exc}")
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
-        raise AirflowFailException(str(exc)) from exc
+        _stop(context, str(exc))
     stored = store_snapshot(
         run_plan.snapshot,
         snapshot_root,

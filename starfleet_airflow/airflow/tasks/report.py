@@ -16,6 +16,7 @@ from typing import Any
 
 from starfleet_airflow.airflow.naming import RUN_NOTE_KEY
 from starfleet_airflow.airflow.tasks.context import view_of_snapshot
+from starfleet_airflow.airflow.tasks.stopping import stop_run
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.report import build_report
@@ -26,16 +27,13 @@ log = logging.getLogger(__name__)
 
 def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, context: Any) -> dict[str, Any]:
     """Build the report; fail the task (after pushing the table) when the run fails its tolerance."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
-
     ti = context["ti"]
     summary = ti.xcom_pull(task_ids="plan", key="summary")
     units = ti.xcom_pull(task_ids="plan")
     if summary is None or units is None:
         why = ti.xcom_pull(task_ids="plan", key=RUN_NOTE_KEY)
         nothing = "nothing to report: the plan task failed, so nothing was delivered" + (f" ({why})" if why else "")
-        log.error("%s", nothing)
-        raise AirflowFailException(nothing) from None
+        stop_run(context, nothing, logger=log, note=False)  # the run's note stays the plan's reason
     view, snapshot_problem = None, None
     if units:
         try:
@@ -60,7 +58,7 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
     if not report.ok:
         # The XCom is pushed before failing, so the table stays available to the UI and callers.
         ti.xcom_push(key="report", value=report.to_dict())
-        raise AirflowFailException(report.verdict())
+        stop_run(context, report.verdict(), logger=log, note=False)
     return report.to_dict()
 
 
