@@ -197,8 +197,7 @@ def plan_run(
         if unknown:
             raise PlanRefused(
                 f"{noun(len(unknown), 'account')} {listed(list(map(repr, unknown)))} {verb_be(unknown)} not in the"
-                f" account index {index_source}"
-                " (give 12-digit ids or account names)"
+                f" account index; give 12-digit ids or account names (index: {index_source})"
             )
         selected: set[str] = set()
         for _, payload in valid.values():
