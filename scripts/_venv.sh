@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON_BIN" -m venv "$VENV"
 fi
 if [ "$(cat "$VENV/.starfleet-stamp" 2>/dev/null)" != "$stamp_now" ]; then
-  echo "==> installing pinned requirements (about a minute on a new machine)"
+  echo "==> installing pinned requirements (about a minute from pip's cache, more when pip downloads)"
   "$VENV/bin/pip" install --quiet --upgrade pip
   "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -r "$ROOT/requirements-dev.txt"
   "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
