@@ -294,3 +294,16 @@ def test_the_summary_names_the_file_of_an_invalid_template() -> None:
     lines = render_run(1, record, {}, lambda path: str(Path(path).relative_to(REPO)))
     assert "   invalid   templates/S3PublicAccessBlockWorkerShip/broken.yaml: Bad: nope" in lines
     assert not any(line.startswith("   failed    - (-)") for line in lines)  # not a row without account or file
+
+
+def test_impossible_options_are_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from starfleet_airflow.devtools.demo.main import parse_args
+
+    for argv, message in (
+        (["--port", "99999"], "--port: expected a TCP port number"),
+        (["--accounts", "0"], "--accounts"),
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            parse_args(argv)
+        assert stopped.value.code == 2
+        assert message in capsys.readouterr().err and "Traceback" not in capsys.readouterr().err
