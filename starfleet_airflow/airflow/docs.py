@@ -59,6 +59,12 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
     options["FailureTolerance"] = f"{tolerance['percent']}%" if "percent" in tolerance else tolerance.get("count", 0)
     if not options.get("AwsConnId"):
         options["AwsConnId"] = f"{configuration.starfleet.get('aws_conn_id', 'aws_default')} (STARFLEET.AwsConnId)"
+    if options.get("FailureNotifications") is None:  # the ship inherits STARFLEET.FailureNotifications
+        inherited = loaded.starfleet_configuration.get("failure_notifications") or []
+        dumped = AirflowShipOptions().dump({"failure_notifications": inherited}).get("FailureNotifications")
+        options["FailureNotifications"] = (
+            dumped or "none (neither the ship nor STARFLEET.FailureNotifications sets any)"
+        )
     if not options.get("Pool"):
         options["Pool"] = f"{DEFAULT_POOL} (Airflow's default pool)"
     if not options.get("TargetsPerUnit"):
