@@ -51,6 +51,8 @@ SKIPPED = {
     "aws mwaa ": "updates an Amazon MWAA environment: needs an AWS account",
     "scripts/check_mwaa_bundle.sh": "CI runs it before the suite (.ci/run); it builds its own Airflow virtualenv",
     "docker compose": "needs a Docker engine, which these machines do not have (docs/docker-compose.md)",
+    "starfleet-airflow starfleet ": "a Starfleet ship's own click command: the embedded default has no such ship"
+    " (its `t.yaml` is yours); tests/test_starfleet_ships.py runs Starfleet-style ships' commands",
 }
 # Commands that serve until stopped: started in the background, then the block goes on once they are ready.
 BACKGROUND = {"scripts/demo.sh --serve --skip-runs": "serving the AWS stand-in until Ctrl-C"}
