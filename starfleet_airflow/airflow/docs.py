@@ -67,6 +67,10 @@ def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[
         )
     if not options.get("Pool"):
         options["Pool"] = f"{DEFAULT_POOL} (Airflow's default pool)"
+    if not options.get("Queue"):
+        options["Queue"] = "Airflow's default queue ([operators] default_queue)"
+    if not options.get("Executor"):
+        options["Executor"] = "the default executor (the first of [core] executor)"
     if not options.get("TargetsPerUnit"):
         options["TargetsPerUnit"] = (
             f"{DEFAULT_SQS_TARGETS_PER_UNIT} (default; more when needed to stay within core.max_map_length)"

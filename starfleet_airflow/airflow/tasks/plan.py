@@ -20,7 +20,7 @@ from starfleet_airflow.airflow.connections import store_client_factory
 from starfleet_airflow.airflow.executors import placement_problems
 from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
-from starfleet_airflow.airflow.tasks.stopping import stop_run
+from starfleet_airflow.airflow.tasks.stopping import RunStopped, stop_run
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
 from starfleet_airflow.core.config import Configuration
@@ -101,6 +101,8 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Any) ->
 
     try:
         return _plan(loaded, configuration, context)
+    except RunStopped:
+        raise  # the label is the reason already (_stop)
     except Exception as exc:
         _outcome(context, f"{type(exc).__name__}: {exc}" if not isinstance(exc, AirflowFailException) else str(exc))
         raise

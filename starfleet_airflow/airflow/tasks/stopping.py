@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 NO_RETRY_REASON = "the run cannot go on: a retry would read the same trigger and inputs"
 
 
-class RunStopped(SystemExit):
-    """The task stops the run on purpose; its reason is already logged (see the module docstring)."""
+class RunStopped(SystemExit, Exception):
+    """The task stops the run on purpose; its reason is already logged (see the module docstring).
+
+    A ``SystemExit`` for the one-line failure; an ``Exception`` too, because the task runner renders a failed
+    task's label (``map_index_template``: the plan's reason, ``rendered_map_index`` in the REST API) only
+    for an ``Exception``. It still ends in the runner's ``SystemExit`` branch: no traceback.
+    """
 
 
 @cache

@@ -17,8 +17,8 @@ from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.index_health import DEFAULT_MAX_AGE_HOURS, empty_index_problem, stale_index_note
 from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
-from starfleet_airflow.core.plan.narrowing import LISTED_LIMIT, Narrowing, listed
 from starfleet_airflow.core.plan.labels import account_label
+from starfleet_airflow.core.plan.narrowing import LISTED_LIMIT, Narrowing, listed
 from starfleet_airflow.core.plan.units import WorkUnit, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.resolve import (
