@@ -54,6 +54,10 @@ SKIPPED = {
     "docker compose": "needs a Docker engine, which these machines do not have (docs/docker-compose.md)",
     "scripts/stack.sh": "the production-shaped stack (PostgreSQL, Redis, Celery workers, a heavy job on these"
     " machines): `.ci/run` runs scripts/e2e.sh, which brings it up, tests it (tests/e2e) and takes it down",
+    "flock /tmp/heavy.lock .venv/bin/python scripts/benchmark.py": "the benchmarks (~6 min), a heavy job that waits"
+    " for the machine's lock, which the test suite already holds; they print figures, nothing gates on them",
+    ".venv/bin/python scripts/benchmark.py": "benchmark sections (minutes each; `--stack` needs the running stack):"
+    " they print figures, nothing gates on them",
     "scripts/e2e.sh": "the stack's end-to-end suite: `.ci/run` runs it under the machine's heavy-job lock",
     "starfleet-airflow starfleet ": "a Starfleet ship's own click command: the embedded default has no such ship"
     " (its `t.yaml` is yours); tests/test_starfleet_ships.py runs Starfleet-style ships' commands",
