@@ -10,7 +10,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON_BIN" -m venv "$VENV"
 fi
 if [ "$(cat "$VENV/.starfleet-stamp" 2>/dev/null)" != "$stamp_now" ]; then
-  echo "==> installing pinned requirements (about a minute on a new machine)"
+  echo "==> installing pinned requirements (about a minute from pip's cache, more when pip downloads)"
   "$VENV/bin/pip" install --quiet --upgrade pip
   "$VENV/bin/pip" install --quiet -c "$ROOT/constraints.txt" -r "$ROOT/requirements-dev.txt"
   "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
@@ -23,3 +23,7 @@ if [ "$installed_at" != "$(realpath "$ROOT")" ]; then
   echo "==> installing this checkout ($ROOT) into $VENV"
   "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
 fi
+# setuptools leaves <name>.egg-info in the checkout; with the checkout on sys.path (the demo, pytest) it is a
+# second copy of the package's metadata, and Airflow would load the package's plugin twice (one "already
+# registered" plugin import error). The installed .dist-info in .venv is the one that counts.
+rm -rf "$ROOT"/*.egg-info

@@ -118,6 +118,15 @@ class RunResult:
     rendered_map_indexes: dict[int, str | None]
     plan_label: str | None = None  # the plan task's rendered label: its one-line outcome
 
+    @property
+    def note(self) -> str | None:
+        """The DAG run's note as the UI and the REST API show it."""
+        from airflow.models.dagrun import DagRun
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return session.query(DagRun).filter_by(dag_id=self.dag_id, run_id=self.run_id).one().note
+
     def xcom(self, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
         from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session

@@ -552,7 +552,7 @@ def test_under_iam_enforcement_the_seeded_roles_suffice_and_a_missing_permission
         with enable_iam_authentication(), pytest.raises(AccountIndexGenerationError) as raised:
             ship_for(org, orchestrator, starfleet=starfleet).execute(commit=True)
     message = str(raised.value)
-    assert message.startswith("1 account lookup(s) failed: ")
+    assert message.startswith("1 account lookup failed: ")
     assert f"DescribeRegions in {victim}: " in message
     assert "not authorized to perform: ec2:DescribeRegions" in message
     assert not destination.exists()

@@ -466,7 +466,7 @@ def test_override_by_org_unit_without_an_index_location_is_refused(session: boto
                 override(IncludeAccounts={"ByIds": [PROD_WEB_1, DEV_WEB_2]}, IncludeRegions=["us-east-1", "eu-west-1"]),
                 override(IncludeAccounts={"ByIds": [PROD_WEB_1]}, IncludeRegions=["eu-west-1"]),
             ],
-            f"entries 0 and 1 both match account(s) {PROD_WEB_1} in region(s) eu-west-1",
+            f"entries 0 and 1 both match account {PROD_WEB_1} in region eu-west-1",
             id="same-id-same-region",
         ),
         pytest.param(
@@ -474,7 +474,7 @@ def test_override_by_org_unit_without_an_index_location_is_refused(session: boto
                 override(IncludeAccounts={"AllAccounts": True}, IncludeRegions=["us-east-1"]),
                 override(IncludeAccounts={"ByIds": [DEV_WEB_2]}, IncludeRegions=["ALL"]),
             ],
-            f"entries 0 and 1 both match account(s) {DEV_WEB_2} in region(s) us-east-1",
+            f"entries 0 and 1 both match account {DEV_WEB_2} in region us-east-1",
             id="all-accounts-and-an-id",
         ),
         pytest.param(
@@ -660,7 +660,7 @@ def _with_default(path: list[str], value: Any) -> dict[str, Any]:
                 ["RecorderConfiguration", "RecordingGroup"], {"RecordSpecificResources": ["AWS::S3::Buckett"]}
             ),
             "DefaultConfiguration.RecorderConfiguration.RecordingGroup.RecordSpecificResources",
-            "unknown AWS Config resource type(s) AWS::S3::Buckett",
+            "unknown AWS Config resource type AWS::S3::Buckett",
             id="unknown-resource-type",
         ),
         pytest.param(
@@ -705,7 +705,7 @@ def _with_default(path: list[str], value: Any) -> dict[str, Any]:
                 ]
             ),
             "AccountOverrideConfigurations.0.IncludeRegions",
-            "unknown region(s) mars-1",
+            "unknown region mars-1",
             id="override-unknown-region",
         ),
         pytest.param(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,10 +40,10 @@ def test_validate_good_fixture(capsys) -> None:
     code, out, err = cli(capsys, "validate", *WORKSPACE)
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        f"Configuration OK: {GOOD_CONFIG} (2 file(s))",
-        "  AccountNoteShip: ACCOUNT, delivery INLINE, 2 template(s)",
-        "  RegionNoteShip: ACCOUNT_REGION, delivery SQS, 1 template(s)",
-        "  SingleRunShip: SINGLE_INVOCATION, delivery INLINE, 1 template(s)",
+        f"Configuration OK: {GOOD_CONFIG} (2 files)",
+        "  AccountNoteShip: ACCOUNT, delivery INLINE, 2 templates",
+        "  RegionNoteShip: ACCOUNT_REGION, delivery SQS, 1 template",
+        "  SingleRunShip: SINGLE_INVOCATION, delivery INLINE, 1 template",
         "Disabled: IdleShip",
         "Not configured: UnconfiguredShip",
     ]
@@ -122,12 +124,12 @@ def test_validate_reports_every_problem_at_once(capsys, tmp_path: Path) -> None:
         " ByIds, ByOrgUnits, ByTags",
         f"{region / 'not_yaml.yaml'}: invalid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'",
         f"{region / 'short_id.yaml'}: IncludeAccounts.ByIds.0: expected a 12-digit AWS account id, got '12345678901'",
-        f"{region / 'unknown_region.yaml'}: IncludeRegions: unknown region(s) mars-north-1; expected AWS region"
+        f"{region / 'unknown_region.yaml'}: IncludeRegions: unknown region mars-north-1; expected AWS region"
         " names such as us-east-1",
     ]
     assert code == 1
     assert out == ""
-    assert err.splitlines() == [*expected, f"{len(expected)} problem(s) found"]
+    assert err.splitlines() == [*expected, f"{len(expected)} problems found"]
 
 
 def test_validate_templates_from_s3(capsys, tmp_path: Path) -> None:
@@ -206,7 +208,7 @@ def test_targets_table_and_warnings(capsys) -> None:
         "111111111111  Management    -",
         "222222222222  Prod-Web      -",
         "333333333333  Prod-Data     -",
-        "3 target(s)",
+        "3 targets",
     ]
     assert err == ""
 
@@ -234,7 +236,7 @@ def test_targets_refuses_bad_inputs_with_clear_messages(capsys, tmp_path: Path) 
             f"{GOOD_CONFIG / 'ships.yml'}: IncludeAccounts: Missing data for required field.",
         ],
         ("--index", str(INDEX), "--template", good_template, "--scope-to-regions", "us-east-1,pluto-1"): [
-            "--scope-to-regions: unknown region(s) pluto-1; expected AWS region names such as us-east-1"
+            "--scope-to-regions: unknown region pluto-1; expected AWS region names such as us-east-1"
         ],
     }
     for args, expected in cases.items():
@@ -295,13 +297,13 @@ def test_plan_table_keeps_going_past_a_bad_template(capsys, tmp_path: Path) -> N
     config, templates = broken_workspace(tmp_path)
     code, out, err = cli(capsys, "plan", "RegionNoteShip", "--config-dir", str(config), "--ships-dir", str(GOOD_SHIPS))
     assert code == 1
-    assert "RegionNoteShip (ACCOUNT_REGION): 6 template(s), 3 target(s)" in out
-    assert "RegionNoteShip/regions.yaml (RegionNote): 3 target(s)" in out
+    assert "RegionNoteShip (ACCOUNT_REGION): 6 templates, 3 targets" in out
+    assert "RegionNoteShip/regions.yaml (RegionNote): 3 targets" in out
     assert "RegionNoteShip/short_id.yaml (ShortId): INVALID" in out
     assert f"warning: {config / 'zz_extra.yaml'}: invalid YAML at line 3" in err
     assert "222222222222  Prod-Web      eu-west-1" in out
     assert (
-        f"{templates / 'RegionNoteShip' / 'unknown_region.yaml'}: IncludeRegions: unknown region(s) mars-north-1;"
+        f"{templates / 'RegionNoteShip' / 'unknown_region.yaml'}: IncludeRegions: unknown region mars-north-1;"
         " expected AWS region names such as us-east-1"
     ) in err.splitlines()
 
@@ -358,10 +360,12 @@ def test_render_refuses_targets_outside_the_template(capsys) -> None:
         "RegionNoteShip is an ACCOUNT_REGION ship: --region is required\n"
     )
     assert cli(capsys, *base, "--account", "nobody", "--region", "us-east-1")[2] == (
-        "--account 'nobody': no account of that name in the account index\n"
+        f"--account 'nobody': no account of that name in the account index {INDEX}; names look like 'Dev'"
+        " (`starfleet-airflow plan SHIP` lists each target's id and name)\n"
     )
+    assert "did you mean Prod-Web?" in cli(capsys, *base, "--account", "prod-wbe", "--region", "us-east-1")[2]
     assert cli(capsys, *base, "--account", "333333333333", "--region", "us-east-9")[2] == (
-        "--region: unknown region(s) us-east-9; expected AWS region names such as us-east-1\n"
+        "--region: unknown region us-east-9; expected AWS region names such as us-east-1\n"
     )
     assert cli(capsys, "render", "SingleRunShip", "--template", "only", "--account", "2" * 12, *WORKSPACE)[2] == (
         "SingleRunShip is a SINGLE_INVOCATION ship: it takes no --account or --region\n"
@@ -433,3 +437,109 @@ def test_run_reports_a_failing_ship_with_exit_1(capsys) -> None:
     assert code == 1
     assert json.loads(out)["status"] == "failed"
     assert err.splitlines()[-1] == "failed: RuntimeError: asked to fail in 222222222222"
+
+
+# -- how failures and output read ----------------------------------------------------------------------
+
+
+def _no_aws_environment(**extra: str) -> dict[str, str]:
+    """This test process's environment without any AWS credentials (conftest sets fake ones)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
+    env.update(extra)
+    return env
+
+
+def _console(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "starfleet-airflow"
+    return subprocess.run([str(script), *argv], capture_output=True, text=True, env=env, check=False, timeout=120)
+
+
+def test_run_without_credentials_ends_in_one_line_saying_what_to_do() -> None:
+    base = ["run", "AccountNoteShip", "--template", "production", "--account", "Prod-Data", "--commit", *WORKSPACE]
+    done = _console(*base, env=_no_aws_environment(AWS_DEFAULT_REGION="us-east-1"))
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error"] == "NoCredentialsError: Unable to locate credentials"
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "failed: NoCredentialsError: Unable to locate credentials -- no AWS credentials here; the embedded default's"
+        " accounts live in the demo's AWS stand-in: start it with `scripts/demo.sh --serve --skip-runs` in another"
+        " terminal, then `source .starfleet/demo-env.sh` here, or configure credentials (e.g. AWS_PROFILE)"
+    ]
+    debug = _console("--debug", *base, env=_no_aws_environment(AWS_DEFAULT_REGION="us-east-1"))
+    assert "Traceback" in debug.stderr and debug.returncode == 1  # kept for bug reports
+
+
+def test_run_against_a_stand_in_that_is_not_running_says_so() -> None:
+    from starfleet_airflow.devtools.stand_in.ports import free_port
+
+    env = _no_aws_environment(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    done = _console(
+        "run", "AccountNoteShip", "--template", "production", "--account", "Prod-Data", "--commit", *WORKSPACE, env=env
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("failed: EndpointConnectionError: Could not connect to the endpoint URL")
+    assert line.endswith("`source .starfleet/demo-env.sh` here (it must be running)")
+
+
+def test_an_unreadable_s3_location_names_it_and_what_to_do(tmp_path: Path) -> None:
+    template = TEMPLATES / "RegionNoteShip" / "regions.yaml"
+    done = _console(
+        "targets",
+        "--index",
+        "s3://no-bucket/index.json",
+        "--template",
+        str(template),
+        "--strategy",
+        "ACCOUNT",
+        env=_no_aws_environment(AWS_DEFAULT_REGION="us-east-1"),
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("account index s3://no-bucket/index.json: cannot read (Unable to locate credentials)")
+    assert "scripts/demo.sh --serve --skip-runs" in line
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``starfleet-airflow ... --format json | head``: exit 141 like a shell tool, no BrokenPipeError traceback."""
+    from starfleet_airflow.devtools.synthetic_org import build_index
+
+    index = tmp_path / "index.json"
+    index.write_text(json.dumps(build_index(500, seed=3)), encoding="utf-8")
+    template = tmp_path / "all.yaml"
+    template.write_text(
+        "TemplateName: All\nTemplateDescription: all\nIncludeAccounts: {AllAccounts: true}\nIncludeRegions: [ALL]\n"
+    )
+    script = Path(sys.executable).parent / "starfleet-airflow"
+    argv = [str(script), "targets", "--index", str(index), "--template", str(template), "--strategy", "ACCOUNT_REGION"]
+    reader = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    head = reader.stdout.read(100)  # far less than the output (MBs): the rest cannot fit the pipe's buffer
+    reader.stdout.close()
+    errors = reader.stderr.read().decode()
+    assert reader.wait(timeout=120) == 141
+    assert head.startswith(b'[{"account_id": ')
+    assert errors == ""
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    from starfleet_airflow.tools.cli.main import build_parser
+
+    parser = build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    undocumented = [
+        f"{name} {'/'.join(action.option_strings) or action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert undocumented == []
+    plan_help = commands.choices["plan"].format_help()
+    assert "json: the same as JSON for jq and scripts" in " ".join(plan_help.split())

@@ -148,7 +148,7 @@ def test_all_file_and_starfleet_problems_are_reported_at_once(tmp_path: Path) ->
             f"{folder / 'b_list.yaml'}: expected a mapping of section name to settings, got list",
             f"{starfleet_file}: STARFLEET.DeploymentRegion: Missing data for required field.",
             f"{starfleet_file}: STARFLEET.LogLevel: Must be one of: CRITICAL, ERROR, WARNING, INFO, DEBUG, NOTSET.",
-            f"{starfleet_file}: STARFLEET.ScopeToRegions: unknown region(s) moon-base-1;"
+            f"{starfleet_file}: STARFLEET.ScopeToRegions: unknown region moon-base-1;"
             " expected AWS region names such as us-east-1",
             f"{starfleet_file}: STARFLEET.IncludeInactiveAccounts: Not a valid boolean.",
             f"{starfleet_file}: STARFLEET.TemplateBucket: expected TemplateBucket (S3, as in Starfleet) or"

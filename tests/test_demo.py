@@ -7,6 +7,7 @@ four ships; the full demo is measured by hand (docs/demo.md).
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -21,7 +22,7 @@ import yaml
 from starfleet_airflow.core.config import load_configuration
 from starfleet_airflow.core.registry import load_ships
 from starfleet_airflow.devtools.demo import DemoOptions, Printer, run_demo
-from starfleet_airflow.devtools.stand_in.ports import DemoError, ensure_port_free, free_port
+from starfleet_airflow.devtools.stand_in.ports import DemoError, ensure_port_free, free_port, proxy_environment
 from starfleet_airflow.devtools.stand_in.server import environment, stand_in_process_environment, start_stand_in
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +63,56 @@ def test_a_taken_port_is_reported_with_its_holder() -> None:
     assert f"127.0.0.1:{port} is already in use" in message
     assert f"pid {os.getpid()}" in message
     assert "--port" in message  # not moto: how to avoid the port
+
+
+def _time_wait_on(port_holder: socket.socket) -> int:
+    """Accept one connection on ``port_holder`` and close it server side first: the port is left in TIME_WAIT."""
+    port = port_holder.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = port_holder.accept()
+    accepted.close()  # the side that closes first keeps TIME_WAIT (60 s on Linux) on the server's port
+    client.close()
+    port_holder.close()
+    return port
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free() -> None:
+    """Re-running the demo right after a ``--serve`` session: nothing listens, connections linger in TIME_WAIT."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = _time_wait_on(server)
+    with socket.socket() as naive:  # the situation is real: a bind without SO_REUSEADDR is refused
+        with pytest.raises(OSError) as refused:
+            naive.bind(("127.0.0.1", port))
+        assert refused.value.errno == errno.EADDRINUSE
+    ensure_port_free("127.0.0.1", port)  # no DemoError: moto's server binds with SO_REUSEADDR too
+
+
+def test_a_listening_server_that_reuses_addresses_still_holds_its_port() -> None:
+    port = free_port()
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        with pytest.raises(DemoError, match=f"pid {os.getpid()}"):
+            ensure_port_free("127.0.0.1", port)
+
+
+def test_the_proxy_route_keeps_s3_control_and_spares_airflows_own_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore must send ``<account>.127.0.0.1`` through the stand-in; Airflow's log fetch and API go direct."""
+    import botocore.utils
+    import requests.utils
+
+    for name, value in proxy_environment("http://127.0.0.1:5000").items():
+        monkeypatch.setenv(name, value)
+    assert not botocore.utils.should_bypass_proxies("http://123456789012.127.0.0.1:5000/v20180820/configuration")
+    assert not botocore.utils.should_bypass_proxies("http://127.0.0.1:5000/")  # the stand-in itself: fine too
+    served_log = f"http://{socket.getfqdn()}:8793/log/dag_id=x/run_id=y/task_id=z/attempt=1.log"
+    for url in (served_log, f"http://{socket.gethostname()}:8793/log/x", "http://localhost:8080/execution/"):
+        assert requests.utils.should_bypass_proxies(url, no_proxy=None), url  # Airflow fetches served logs so
+    assert requests.utils.should_bypass_proxies("http://127.0.0.1:8793/log/x", no_proxy=None)
 
 
 def test_a_moto_server_on_the_port_is_recognised() -> None:
@@ -107,6 +158,10 @@ def test_the_stand_in_is_seeded_from_the_configuration_and_fresh_every_time(tmp_
             )
             roles = {role["RoleName"] for role in iam.list_roles()["Roles"]}
             assert {"starfleet-worker-role", "starfleet-worker-basic-test-role"} <= roles
+            # The AWS-managed policies the sample templates attach exist, so `run IamRoleWorkerShip --commit` works.
+            assert stand_in.managed_policies == ["SecurityAudit", "ViewOnlyAccess"]
+            for arn in ("arn:aws:iam::aws:policy/SecurityAudit", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"):
+                assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn
             sqs.create_queue(QueueName="left-over-from-the-first-run")
         finally:
             stand_in.stop()
@@ -196,5 +251,59 @@ def test_a_small_demo_runs_the_real_dags_end_to_end(tmp_path: Path) -> None:
     assert summary["ok"] and len(summary["runs"]) == 3
     for run in result.runs:
         assert (Path.cwd() / run.log_path).is_file() and (Path.cwd() / str(run.report_path)).is_file()
+    # The task logs are where the Airflow UI reads them (dags test writes none): one file per attempt.
+    logs_root = tmp_path / "state" / "airflow" / "logs"
+    for run in result.runs:
+        written = [Path(p) for p in run.result["task_logs"]]
+        tasks = run.result["tasks"]
+        assert len(written) == sum(sum(states.values()) for states in tasks.values())
+        assert all(p.is_file() and logs_root in p.parents for p in written)
+        plan_log = next(p for p in written if "task_id=plan" in str(p))
+        assert f"dag_id={run.dag_id}" in str(plan_log) and plan_log.name == "attempt=1.log"
+        assert "[DAG TEST] starting task_id=plan" in plan_log.read_text()
     env_file = (tmp_path / "state" / "demo-env.sh").read_text()
     assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{options.port}" in env_file
+
+
+def test_the_summary_names_the_file_of_an_invalid_template() -> None:
+    from starfleet_airflow.devtools.demo.summary import RunRecord, render_run
+
+    record = RunRecord("S3PublicAccessBlockWorkerShip", "starfleet_s3", {"commit": False}, "run inline", "x.log")
+    location = str(REPO / "templates" / "S3PublicAccessBlockWorkerShip" / "broken.yaml")
+    record.result = {
+        "state": "failed",
+        "summary": {
+            "total_targets": 0,
+            "strategy": "ACCOUNT",
+            "delivery_mode": "INLINE",
+            "invalid": [
+                {"key": "S3PublicAccessBlockWorkerShip/broken.yaml", "errors": ["Bad: nope"], "location": location}
+            ],
+        },
+        "report": {
+            "rows": [
+                {
+                    "template": "S3PublicAccessBlockWorkerShip/broken.yaml",
+                    "outcome": "invalid template",
+                    "error": "Bad: nope",
+                }
+            ],
+            "verdict": "FAILED",
+        },
+    }
+    lines = render_run(1, record, {}, lambda path: str(Path(path).relative_to(REPO)))
+    assert "   invalid   templates/S3PublicAccessBlockWorkerShip/broken.yaml: Bad: nope" in lines
+    assert not any(line.startswith("   failed    - (-)") for line in lines)  # not a row without account or file
+
+
+def test_impossible_options_are_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from starfleet_airflow.devtools.demo.main import parse_args
+
+    for argv, message in (
+        (["--port", "99999"], "--port: expected a TCP port number"),
+        (["--accounts", "0"], "--accounts"),
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            parse_args(argv)
+        assert stopped.value.code == 2
+        assert message in capsys.readouterr().err and "Traceback" not in capsys.readouterr().err

@@ -60,7 +60,7 @@ def test_sample_configuration_gives_one_dag_per_enabled_ship(sample_configuratio
         assert [task.task_id for task in dag.tasks] == ["plan", "deliver", "report"]
         assert dag.max_active_runs >= 1 and dag.catchup is False
         assert name in dag.doc_md and "## Configuration" in dag.doc_md
-        # Every sample ship is scheduled: its docs say what unpausing does (the trigger form's default).
+        # Every sample ship is timed: its docs say what unpausing does (the trigger form's default).
         assert "Unpause on trigger" in dag.doc_md and "at full scope" in dag.doc_md
 
 
@@ -109,6 +109,32 @@ def test_dag_shape_and_options_follow_the_ship_section(deployment: Deployment) -
     assert set(account.params.keys()) == {"commit", "templates", "accounts"}
     assert account.params["commit"] is False
     assert "starfleet_once_recorder_ship" not in bag.dags  # disabled
+
+    # The trigger form (Airflow 3's UI marks a field required when its type does not allow null): only
+    # commit is; empty lists mean "no narrowing"; regions is a multi-select of botocore's region names.
+    from starfleet_airflow.core.schemas.regions import partition_regions
+
+    def required(schema: dict) -> bool:
+        kind = schema.get("type")
+        return bool(kind) and (not isinstance(kind, list) or "null" not in kind)
+
+    schemas = {name: region.params.get_param(name).schema for name in region.params}
+    assert {name for name, schema in schemas.items() if required(schema)} == {"commit"}
+    assert schemas["regions"]["examples"] == list(partition_regions()) and "us-east-1" in schemas["regions"]["examples"]
+    for name in ("templates", "accounts", "regions"):
+        param = region.params.get_param(name)
+        assert param.resolve(value=None) is None and param.resolve(value=["a"]) == ["a"]
+
+    # The docs panel: what is in effect, never null; what unpausing a scheduled ship does.
+    effective = yaml.safe_load(region.doc_md.split("```yaml", 1)[1].split("```", 1)[0])["Airflow (effective)"]
+    assert None not in effective.values()
+    assert effective["Pool"] == "starfleet" and effective["TargetsPerUnit"].startswith("10000 (default;")
+    assert effective["InvocationQueueUrl"].startswith(deployment.ships["RegionRecorderShip"]["InvocationQueueUrl"])
+    assert "Unpausing starts a full-scope run" in region.doc_md and region.is_paused_upon_creation is None
+    account_effective = yaml.safe_load(account.doc_md.split("```yaml", 1)[1].split("```", 1)[0])
+    assert account_effective["Airflow (effective)"]["Pool"] == "default_pool (Airflow's default pool)"
+    assert account_effective["Airflow (effective)"]["TargetsPerUnit"].startswith("one account per task")
+    assert "Unpausing" not in account.doc_md and account.is_paused_upon_creation is False  # manual only
 
 
 def test_a_broken_section_does_not_hide_the_other_ships(

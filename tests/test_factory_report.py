@@ -71,7 +71,7 @@ def test_every_target_has_a_row_with_its_name_and_outcome() -> None:
         }
     ]
     assert not built.ok and built.failures == 1
-    assert "1 failures exceed the tolerance (0)" in built.verdict()
+    assert "1 failure exceeds the tolerance (0)" in built.verdict()
     table = built.table()
     assert "TEMPLATE" in table and "ACCOUNT_NAME" in table and "acct-3" in table and "KMS.AccessDenied" in table
 

@@ -150,6 +150,7 @@ def test_inline_delivery_one_failing_target_against_the_tolerance(deployment: De
     assert all(strict.state_of("deliver", i) == "success" for i in strict.rendered_map_indexes)
     report = strict.report
     assert report["ok"] is False and report["failed"] == 1 and report["succeeded"] == len(expected) - 1
+    assert strict.note == report["verdict"] and "1 failure exceeds the tolerance (0)" in strict.note
     rows = {row["account_id"]: row for row in report["rows"]}
     assert set(rows) == set(expected)
     assert rows[victim]["outcome"] == "failed"
@@ -163,6 +164,7 @@ def test_inline_delivery_one_failing_target_against_the_tolerance(deployment: De
     tolerant = run_dag("starfleet_account_recorder_ship")
     assert tolerant.state == "success"
     assert tolerant.report["ok"] is True and tolerant.report["failed"] == 1
+    assert tolerant.note == tolerant.report["verdict"]  # the run's page says how it went, green or red
 
 
 def test_conf_narrows_the_run_and_commit_reaches_the_ship(deployment: Deployment) -> None:
@@ -207,7 +209,9 @@ def test_conf_narrows_the_run_and_commit_reaches_the_ship(deployment: Deployment
     assert detail["logical_date"] is not None and detail["data_interval_end"] is not None
 
 
-def test_conf_outside_the_template_is_refused(deployment: Deployment, capfd: pytest.CaptureFixture[str]) -> None:
+def test_conf_outside_the_template_is_refused(
+    deployment: Deployment, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     inline_deployment(deployment)
     deployment.add_template("AccountRecorderShip/baseline.yaml", ACCOUNT_TEMPLATE)
     deployment.write()
@@ -220,11 +224,27 @@ def test_conf_outside_the_template_is_refused(deployment: Deployment, capfd: pyt
     assert result.state_of("deliver") == "upstream_failed"
     assert set(result.rendered_map_indexes) == {-1}, "the deliver task was never expanded: nothing was delivered"
     assert result.state_of("report") == "failed"
-    log = capfd.readouterr().out
-    reason = f"refused: accounts {INDEX.name_of(excluded)} ({excluded}) are not selected by the templates of this run"
-    assert reason in log
-    # The reason without the log: the plan task's label (rendered_map_index in the REST API, the UI's row).
+    reason = (
+        f"refused: account {INDEX.name_of(excluded)} ({excluded}) is not selected by the templates of this run"
+        " (AccountRecorderShip/baseline.yaml); a trigger can only narrow a run"
+    )
+    # Where the user looks first: the run's note (the UI's run page, the REST API's ``note``) ...
+    assert result.note == reason
+    # ... the plan task's label (rendered_map_index in the REST API, the UI's row) ...
     assert result.plan_label is not None and result.plan_label.startswith(reason)
+    # ... and the failed task's first line is the reason; Airflow's failure record repeats it, without the
+    # chained PlanRefused traceback ("direct cause").
+    ours = {
+        name: [r.getMessage() for r in caplog.records if r.name == f"starfleet_airflow.airflow.tasks.{name}"]
+        for name in ("plan", "report")
+    }
+    assert ours["plan"] and ours["plan"][0] == reason
+    log = capfd.readouterr().out  # what Airflow's task runner printed: no traceback wall, no retry
+    assert "Task failed with exception" not in log and "Traceback (most recent call last)" not in log
+    assert "up_for_retry" not in log
+    # The report says plainly, in one line, that there was nothing to report, and why.
+    assert ours["report"] == [f"nothing to report: the plan task failed, so nothing was delivered ({reason})"]
+    assert "did not finish" not in log
 
 
 def test_single_invocation_ship_runs_once_per_template(deployment: Deployment) -> None:

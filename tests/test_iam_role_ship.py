@@ -344,7 +344,7 @@ def test_dry_run_changes_nothing_and_logs_the_differences(aws: boto3.Session, ca
     assert ("create_role", ROLE) in actions(planned)
     assert not any(change["applied"] for change in planned)
     assert role_in_iam(iam_in(aws, ACCOUNT_A)) is None
-    assert "dry run, would apply 3 change(s)" in caplog.text
+    assert "dry run, would apply 3 changes" in caplog.text
 
     run(aws, TEMPLATE, ACCOUNT_A, commit=True)
     iam = iam_in(aws, ACCOUNT_A)
@@ -472,7 +472,7 @@ def test_unknown_variable_is_refused_naming_it_and_where_it_is() -> None:
         ),
         (
             {"InlinePolicies": {"Bad": {"Statement": [{"Effect": "Allow", "Actions": "s3:*", "Resource": "*"}]}}},
-            "InlinePolicies: Bad: Statement[0]: unknown key(s) Actions",
+            "InlinePolicies: Bad: Statement[0]: unknown key Actions",
         ),
         ({"InlinePolicies": {"Empty": {"Version": "2012-10-17"}}}, "InlinePolicies: Empty: Statement: expected"),
     ],

@@ -75,7 +75,7 @@ def test_validate_refuses_local_locations_for_a_distributed_executor(deployment:
     celery = capsys.readouterr().err
     for key in ("TemplateLocation", "AccountIndexLocation", "SnapshotLocation"):
         assert f"starfleet.yaml: STARFLEET.{key}: " in celery and f"STARFLEET.{key}" not in local
-    assert "1 problem(s) found" in local and "4 problem(s) found" in celery
+    assert "1 problem found" in local and "4 problems found" in celery
 
 
 def test_a_ship_on_its_own_remote_executor_is_refused_too(deployment: Deployment, capsys) -> None:

@@ -78,9 +78,9 @@ def expected_targets(template: dict[str, Any], schema: Any, strategy: FanOutStra
 
 
 def assert_units_cover(units: list[WorkUnit], sizes: dict[str, int]) -> None:
-    """Units of each template are contiguous, ordered, non-overlapping and cover every target once."""
+    """Units of each template are contiguous, non-overlapping and cover every target once."""
     for key, size in sizes.items():
-        bounds = [(u.start, u.stop) for u in units if u.template == key]
+        bounds = sorted((u.start, u.stop) for u in units if u.template == key)
         assert bounds[0][0] == 0 and bounds[-1][1] == size
         assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
         assert all(start < stop for start, stop in bounds)
@@ -93,14 +93,16 @@ def assert_units_cover(units: list[WorkUnit], sizes: dict[str, int]) -> None:
 
 
 def test_inline_gives_one_unit_per_account_with_names_in_labels() -> None:
+    """One row per account in the grid, in the order of account names, each naming its account and regions."""
     result = plan(RegionRecorderShip, [loaded("R/web.yaml", WEB)])
     targets = expected_targets(WEB, RegionPayload, FanOutStrategy.ACCOUNT_REGION)
-    accounts = sorted({t.account_id for t in targets})
+    accounts = sorted({t.account_id for t in targets}, key=lambda a: INDEX.name_of(a).lower())
     assert len(result.units) == len(accounts)
     for unit, account in zip(result.units, accounts, strict=True):
         assert {t.account_id for t in unit_targets(result.view, unit)} == {account}
-        regions = unit.stop - unit.start
-        assert unit.label == f"Web: {INDEX.name_of(account)} ({account}), {regions} regions"
+        regions = sorted(t.region for t in targets if t.account_id == account)
+        where = regions[0] if len(regions) == 1 else f"{len(regions)} regions ({', '.join(regions)})"
+        assert unit.label == f"Web: {INDEX.name_of(account)} ({account}), {where}"
     assert_units_cover(result.units, {"R/web.yaml": len(targets)})
 
 
@@ -109,7 +111,8 @@ def test_inline_falls_back_to_chunks_when_accounts_exceed_max_map_length() -> No
     sizes = {t.key: t.targets for t in result.templates}
     assert len(result.units) <= 5
     assert_units_cover(result.units, sizes)
-    assert all("targets)" in u.label and "accounts " in u.label for u in result.units if u.size > 1)
+    chunks = [u for u in result.units if u.size > 1]
+    assert chunks and all(" targets, " in u.label and " accounts (" in u.label for u in chunks)
 
 
 def test_sqs_units_are_large_and_grow_to_fit() -> None:
@@ -188,11 +191,11 @@ def test_narrowing_by_ids_names_regions_and_templates() -> None:
 @pytest.mark.parametrize(
     ("ship", "params", "message"),
     [
-        (RegionRecorderShip, {"templates": ["nope"]}, "'nope' are not templates of RegionRecorderShip"),
-        (RegionRecorderShip, {"accounts": ["999999999999"]}, "'999999999999' are not in the account index"),
-        (RegionRecorderShip, {"accounts": ["no-such-name"]}, "'no-such-name' are not in the account index"),
-        (RegionRecorderShip, {"regions": ["ap-northeast-3"]}, "regions ap-northeast-3 are not selected"),
-        (RegionRecorderShip, {"regions": ["atlantis-1"]}, "unknown region(s) atlantis-1"),
+        (RegionRecorderShip, {"templates": ["nope"]}, "'nope' is not a template of RegionRecorderShip"),
+        (RegionRecorderShip, {"accounts": ["999999999999"]}, "account '999999999999' is not in the account index"),
+        (RegionRecorderShip, {"accounts": ["no-such-name"]}, "account 'no-such-name' is not in the account index"),
+        (RegionRecorderShip, {"regions": ["ap-northeast-3"]}, "region ap-northeast-3 is not selected"),
+        (RegionRecorderShip, {"regions": ["atlantis-1"]}, "unknown region atlantis-1"),
         (AccountRecorderShip, {"regions": ["us-east-1"]}, "regions do not apply"),
         (OnceRecorderShip, {"accounts": ["100000000001"]}, "accounts and regions do not apply"),
         (RegionRecorderShip, {"templates": "not a list", "accounts": [{"a": 1}]}, "expected strings"),
@@ -212,7 +215,7 @@ def test_narrowing_is_refused_outside_the_templates(ship: Any, params: dict[str,
 
 def test_an_account_outside_the_selection_is_refused_not_added() -> None:
     outside = sorted(INDEX.all_ids() - INDEX.by_org_unit("Web") - INDEX.org_root_ids())[0]
-    with pytest.raises(PlanRefused, match=rf"{outside}\) are not selected by the templates of this run"):
+    with pytest.raises(PlanRefused, match=rf"{outside}\) is not selected by the templates of this run"):
         plan(RegionRecorderShip, [loaded("R/web.yaml", WEB)], narrowing=Narrowing(accounts=(outside,)))
 
 

@@ -351,4 +351,4 @@ def test_a_crashed_apply_task_fails_the_run_and_its_targets_are_unknown() -> Non
     report = reviewed_report(APPROVED, crash_apply=True, tolerance={"percent": 50})
     assert not report.ok and report.crashed_units == ["apply: Setting: last three: 1 of 3 targets"]
     assert {row["account_id"]: row["outcome"] for row in report.rows}[ACCOUNTS[3]] == "unknown"
-    assert report.verdict().startswith("SettingShip: FAILED, task(s) failed (apply: Setting: last three")
+    assert report.verdict().startswith("SettingShip: FAILED, task failed (apply: Setting: last three")

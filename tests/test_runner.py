@@ -80,7 +80,7 @@ def test_invalid_payload_and_missing_target_parts(ships: dict[str, LoadedShip]) 
     assert outcome.status == INVALID
     assert outcome.error == (
         "Note: Missing data for required field.; "
-        "IncludeRegions: unknown region(s) nowhere-1; expected AWS region names such as us-east-1"
+        "IncludeRegions: unknown region nowhere-1; expected AWS region names such as us-east-1"
     )
     good = template("RegionNoteShip/regions.yaml")
     assert run_ship_for_target(ships["RegionNoteShip"], good, "222222222222", None, False).error == (

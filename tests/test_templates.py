@@ -148,7 +148,7 @@ def test_validate_template_with_the_ship_schema() -> None:
             "Note: Missing data for required field.",
             "IncludeAccounts.ByIds.0: expected a 12-digit AWS account id, got '12345678901'",
             "IncludeAccounts.ByIds: cannot be combined with AllAccounts: true",
-            "IncludeRegions: unknown region(s) atlantis-1; expected AWS region names such as us-east-1",
+            "IncludeRegions: unknown region atlantis-1; expected AWS region names such as us-east-1",
         ]
     )
 

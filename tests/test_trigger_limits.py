@@ -43,7 +43,8 @@ def test_20000_unknown_accounts_make_a_short_refusal_that_says_how_many_were_cut
     message = refusal({"accounts": unknown})
     assert len(message) < 1_000
     assert message.startswith("accounts '900000000000', '900000000001', ")
-    assert "... and 19,990 more (20,000 in all) are not in the account index big" in message
+    assert "... and 19,990 more (20,000 in all) are not in the account index; give 12-digit ids" in message
+    assert message.endswith("(index: big)")
 
 
 def test_20000_accounts_outside_the_templates_make_a_short_refusal() -> None:

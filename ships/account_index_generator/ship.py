@@ -309,4 +309,5 @@ def _raise_for_failures(problems: list[str]) -> None:
         return
     shown = "; ".join(problems[:MAX_LISTED_FAILURES])
     more = f" (and {len(problems) - MAX_LISTED_FAILURES} more)" if len(problems) > MAX_LISTED_FAILURES else ""
-    raise AccountIndexGenerationError(f"{len(problems)} account lookup(s) failed: {shown}{more}")
+    lookups = "account lookup failed" if len(problems) == 1 else "account lookups failed"
+    raise AccountIndexGenerationError(f"{len(problems)} {lookups}: {shown}{more}")

@@ -60,7 +60,7 @@ class AccountScope:
 
     def describe(self) -> str:
         if not self.every:
-            return "account(s) " + ", ".join(sorted(self.ids))
+            return ("account " if len(self.ids) == 1 else "accounts ") + ", ".join(sorted(self.ids))
         if self.excluded:
             return "every account (AllAccounts) except " + ", ".join(sorted(self.excluded))
         return "every account (AllAccounts)"
@@ -125,7 +125,8 @@ def certain_overlaps(payload: dict[str, Any]) -> list[str]:
             shared_regions = regions_a & regions_b
             if shared_accounts and shared_regions:
                 problems.append(
-                    f"entries {first} and {second} both match {shared_accounts.describe()} in region(s) "
+                    f"entries {first} and {second} both match {shared_accounts.describe()} in"
+                    f" {'region' if len(shared_regions) == 1 else 'regions'} "
                     f"{', '.join(sorted(shared_regions))}; an account/region may match one override at most"
                 )
     return problems

@@ -57,7 +57,8 @@ def _check_resource_types(value: list[str]) -> None:
     unknown = sorted(set(value) - known_resource_types())
     if unknown:
         raise ValidationError(
-            f"unknown AWS Config resource type(s) {', '.join(unknown)}; expected names such as AWS::EC2::Instance"
+            f"unknown AWS Config resource {'type' if len(unknown) == 1 else 'types'} {', '.join(unknown)};"
+            " expected names such as AWS::EC2::Instance"
             " (the list is botocore's: upgrade botocore if a type is newer than it)"
         )
     duplicates = sorted({t for t in value if value.count(t) > 1})

@@ -123,6 +123,10 @@ class IamRoleWorkerShipPayloadTemplate(BaseAccountPayloadTemplate):
             raise ValidationError(errors)
 
 
+def _unknown_keys(keys: list[str]) -> str:
+    return f"unknown key{'' if len(keys) == 1 else 's'} {', '.join(keys)}"
+
+
 def role_fields(payload: dict[str, Any]) -> dict[str, Any]:
     """The role-describing part of a loaded payload, keyed by its YAML names (for paths in messages)."""
     return {
@@ -221,7 +225,7 @@ def policy_problems(document: Any, trust_policy: bool) -> list[str]:
         problems.append(f"Version: {version!r}, expected 2012-10-17")
     unknown_top = sorted(set(document) - {"Version", "Id", "Statement"})
     if unknown_top:
-        problems.append(f"unknown key(s) {', '.join(unknown_top)}; expected Version, Id, Statement")
+        problems.append(f"{_unknown_keys(unknown_top)}; expected Version, Id, Statement")
     statements = document.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
@@ -234,9 +238,7 @@ def policy_problems(document: Any, trust_policy: bool) -> list[str]:
             continue
         unknown = sorted(set(statement) - STATEMENT_KEYS)
         if unknown:
-            problems.append(
-                f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(STATEMENT_KEYS))}"
-            )
+            problems.append(f"{where}: {_unknown_keys(unknown)}; expected {', '.join(sorted(STATEMENT_KEYS))}")
         if statement.get("Effect") not in ("Allow", "Deny"):
             problems.append(f"{where}.Effect: expected Allow or Deny")
         if ("Action" in statement) == ("NotAction" in statement):
@@ -255,7 +257,7 @@ def policy_problems(document: Any, trust_policy: bool) -> list[str]:
         if condition is not None and not (
             isinstance(condition, dict) and all(isinstance(v, dict) for v in condition.values())
         ):
-            problems.append(f"{where}.Condition: expected {{Operator: {{ConditionKey: value(s)}}}}")
+            problems.append(f"{where}.Condition: expected {{Operator: {{ConditionKey: value or [values]}}}}")
     return problems
 
 

@@ -83,10 +83,11 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
             log.info("%s: matches template %s; nothing to do", where, self.payload.get("template_name"))
             return []
         log.info(
-            "%s: %s %d change(s):\n%s",
+            "%s: %s %d %s:\n%s",
             where,
             "applying" if commit else "dry run, would apply",
             len(changes),
+            "change" if len(changes) == 1 else "changes",
             describe_changes(changes),
         )
 
@@ -99,7 +100,7 @@ class IamRoleWorkerShip(StarfleetWorkerShip):
             )
         if commit:
             apply_changes(iam, desired, changes)
-            log.info("%s: %d change(s) applied", where, len(changes))
+            log.info("%s: %d %s applied", where, len(changes), "change" if len(changes) == 1 else "changes")
         return [change.to_dict(desired.name, applied=commit) for change in changes]
 
     # -- variables ----------------------------------------------------------------------------------

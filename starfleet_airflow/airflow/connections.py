@@ -8,12 +8,15 @@ builds only the clients its work needs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.delivery.sqs_batches import queue_region
+
+log = logging.getLogger(__name__)
 
 
 def s3_client(aws_conn_id: str | None, region_name: str | None) -> Any:
@@ -58,7 +61,11 @@ def sqs_client(queue_url: str, aws_conn_id: str | None, concurrency: int) -> Any
         # parameter validation would cost a third of each call's CPU time for nothing.
         config=Config(max_pool_connections=max(10, concurrency), parameter_validation=False),
     )
-    return hook.get_conn()
+    client = hook.get_conn()
+    # What the run really uses: the queue URL is the configured one, the endpoint the connection's.
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "?")
+    log.info("SQS: queue %s through endpoint %s (connection %s)", queue_url, endpoint, aws_conn_id)
+    return client
 
 
 def aws_session_factory(aws_conn_id: str | None, region_name: str | None = None) -> Callable[[], Any]:

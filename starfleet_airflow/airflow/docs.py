@@ -10,9 +10,21 @@ import yaml
 from starfleet_airflow.airflow.naming import docstring_of
 from starfleet_airflow.airflow.review.docs import review_doc_lines
 from starfleet_airflow.core.config import Configuration
-from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy, InvocationSource
+from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
+from starfleet_airflow.core.plan import DEFAULT_SQS_TARGETS_PER_UNIT
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.schemas import AirflowShipOptions
+
+DEFAULT_POOL = "default_pool"
+UNPAUSE_NOTE = (
+    "**Unpausing starts a full-scope run.** When this DAG is unpaused (also by the trigger form's"
+    " *Unpause on trigger*, checked by default), the scheduler at once creates the run of the latest schedule"
+    " tick it missed while paused, at full scope: every template, account and region, with `commit` ="
+    " `DefaultCommit`. A"
+    " narrowed trigger on a paused DAG is therefore followed by that run too. To try a narrowed run without"
+    " it, trigger it while the DAG is unpaused (its schedule then runs anyway), or run it without the"
+    " scheduler: `airflow dags test {dag_id} --conf '{{\"accounts\": [...]}}'`."
+)
 
 
 def _yaml(data: Any) -> str:
@@ -42,26 +54,40 @@ def masked(value: Any) -> Any:
 
 
 def effective_options(loaded: LoadedShip, configuration: Configuration) -> dict[str, Any]:
-    """The ``Airflow`` options with defaults applied, as YAML keys (what the run really uses)."""
+    """The ``Airflow`` options with defaults applied, as YAML keys (what the run really uses, never null)."""
     options = AirflowShipOptions().dump(loaded.airflow_options)
     tolerance = loaded.airflow_options["failure_tolerance"]
     options["FailureTolerance"] = f"{tolerance['percent']}%" if "percent" in tolerance else tolerance.get("count", 0)
     if not options.get("AwsConnId"):
         options["AwsConnId"] = f"{configuration.starfleet.get('aws_conn_id', 'aws_default')} (STARFLEET.AwsConnId)"
+    if options.get("FailureNotifications") is None:  # the ship inherits STARFLEET.FailureNotifications
+        inherited = loaded.starfleet_configuration.get("failure_notifications") or []
+        dumped = AirflowShipOptions().dump({"failure_notifications": inherited}).get("FailureNotifications")
+        options["FailureNotifications"] = (
+            dumped or "none (neither the ship nor STARFLEET.FailureNotifications sets any)"
+        )
+    if not options.get("Pool"):
+        options["Pool"] = f"{DEFAULT_POOL} (Airflow's default pool)"
+    if not options.get("Queue"):
+        options["Queue"] = "Airflow's default queue ([operators] default_queue)"
+    if not options.get("Executor"):
+        options["Executor"] = "the default executor (the first of [core] executor)"
+    if not options.get("TargetsPerUnit"):
+        options["TargetsPerUnit"] = (
+            f"{DEFAULT_SQS_TARGETS_PER_UNIT} (default; more when needed to stay within core.max_map_length)"
+            if loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS
+            else "one account per task (default; chunks of accounts beyond core.max_map_length)"
+        )
+    if loaded.airflow_options["delivery_mode"] is DeliveryMode.SQS:
+        options["InvocationQueueUrl"] = (
+            f"{loaded.configuration.get('invocation_queue_url')} (sent through the endpoint of the connection"
+            " above: its endpoint_url or AWS_ENDPOINT_URL when set; each deliver task logs the endpoint it used)"
+        )
     return options
 
 
-# Airflow's behaviour, said where the trigger is: the form's "Unpause on trigger" (on by default) lets the
-# scheduler create the latest scheduled run at once, at full scope, next to the narrowed one.
-UNPAUSE_NOTE = (
-    "**Paused DAG, scheduled ship:** unpausing it (the trigger form's *Unpause on trigger*, on by default, does)"
-    " makes Airflow start the latest scheduled run at once, at full scope and with the default `commit`,"
-    " besides a narrowed manual run. Untick it to run only what you trigger."
-)
-
-
-def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str) -> str:
-    """The DAG's ``doc_md``."""
+def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text: str, *, dag_id: str = "") -> str:
+    """The DAG's ``doc_md``; a timed ship's (``dag_id`` given) says what unpausing it does."""
     options = loaded.airflow_options
     section = _yaml({loaded.name: masked(loaded.raw_section)})  # the docs panel is readable by every UI user
     effective = _yaml({"Airflow (effective)": effective_options(loaded, configuration)})
@@ -89,7 +115,6 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
         if warnings
         else []
     )
-    timed = InvocationSource.EVENTBRIDGE_TIMED_EVENT in loaded.configuration["invocation_sources"]
     return "\n".join(
         [
             f"# {loaded.name}",
@@ -112,8 +137,7 @@ def ship_doc_md(loaded: LoadedShip, configuration: Configuration, schedule_text:
             f"Trigger with parameters to narrow a run (never to widen it): {narrowing}. {commit_note}",
             "",
             *warning_lines,
-            UNPAUSE_NOTE if timed else "",
-            "",
+            *([UNPAUSE_NOTE.format(dag_id=dag_id), ""] if dag_id else []),
             "## Configuration",
             "",
             "```yaml",

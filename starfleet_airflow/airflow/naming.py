@@ -22,6 +22,7 @@ UNIT_LABEL_KEY = "starfleet_unit_label"  # the deliver task puts its unit's labe
 # (map_index_template) in the UI and as ``rendered_map_index`` in the REST API: the reason without a log.
 PLAN_OUTCOME_KEY = "starfleet_plan_outcome"
 LABEL_LIMIT = 250  # Airflow's rendered_map_index column
+RUN_NOTE_KEY = "run_note"  # XCom of plan (why it refused) and report (the verdict); run_notes copies it
 DESCRIPTION_LIMIT = 1_000
 
 

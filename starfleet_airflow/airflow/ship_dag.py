@@ -21,8 +21,9 @@ from starfleet_airflow.airflow.naming import (
 )
 from starfleet_airflow.airflow.notifications import run_failure_callback
 from starfleet_airflow.airflow.params import ship_params
-from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule
+from starfleet_airflow.airflow.schedules import build_schedule, describe_schedule, timed_frequency
 from starfleet_airflow.airflow.starfleet_task import starfleet_task
+from starfleet_airflow.airflow.tasks.stopping import no_retry_policy
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 
@@ -47,6 +48,9 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
 
     options = loaded.airflow_options
     schedule_text = describe_schedule(loaded.configuration, template_events_asset=template_events_asset)
+    schedule = build_schedule(loaded.configuration, template_events_asset=template_events_asset)
+    dag_id = dag_id_for(loaded.name)
+    timed = timed_frequency(loaded.configuration) is not None  # unpausing creates the missed tick's run
     default_args: dict[str, Any] = {
         "owner": "starfleet",
         "retries": options["retries"],
@@ -56,12 +60,17 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
         if options.get(key):
             default_args[key] = options[key]
     first_line = (docstring_of(loaded.ship_class).splitlines() or [""])[0]
+    policy = no_retry_policy()  # a refused run fails at once, in one line (tasks/stopping.py)
+    no_retry = {"retry_policy": policy} if policy is not None else {}
 
     with DAG(
-        dag_id=dag_id_for(loaded.name),
+        dag_id=dag_id,
         description=f"{loaded.name}: {first_line}"[:DESCRIPTION_LIMIT],
-        doc_md=ship_doc_md(loaded, configuration, schedule_text),
-        schedule=build_schedule(loaded.configuration, template_events_asset=template_events_asset),
+        doc_md=ship_doc_md(loaded, configuration, schedule_text, dag_id=dag_id if timed else ""),
+        schedule=schedule,
+        # A manual-only ship has nothing to run on its own: created unpaused, its triggers run without the
+        # form's "Unpause on trigger". Scheduled ships follow the deployment's dags_are_paused_at_creation.
+        is_paused_upon_creation=False if schedule is None else None,
         start_date=START_DATE,
         catchup=False,
         auto_register=False,  # only what build_dags returns is a DAG (never a half-built one)
@@ -89,6 +98,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             multiple_outputs=False,
             map_index_template="{{ " + PLAN_OUTCOME_KEY + " | default('') }}",
             execution_timeout=timedelta(seconds=options["plan_timeout_seconds"]),
+            **no_retry,
         )
         def plan() -> list[dict[str, Any]]:
             # Task bodies import what they run when they run: parsing the DAG file never pays for them.
@@ -115,6 +125,7 @@ def build_ship_dag(loaded: LoadedShip, configuration: Configuration, *, template
             retries=0,
             multiple_outputs=False,
             execution_timeout=timedelta(seconds=options["report_timeout_seconds"]),
+            **no_retry,
         )
         def report(results: Any) -> dict[str, Any]:
             from starfleet_airflow.airflow.tasks.report import report_task

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from starfleet_airflow.aws.s3_events import message_bodies_from_asset_events, template_keys_for_ship
+from starfleet_airflow.core.text import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from airflow.sdk import Asset
@@ -92,7 +93,9 @@ def template_keys_from_events(
         ship_name=loaded.name,
     )
     keys = [key[len(store_prefix) :] for key in full_keys]
-    log.info("%s: S3 events name %d template(s) for this ship: %s", loaded.name, len(keys), ", ".join(keys) or "-")
+    log.info(
+        "%s: S3 events name %s for this ship: %s", loaded.name, plural(len(keys), "template"), ", ".join(keys) or "-"
+    )
     return keys
 
 

@@ -5,7 +5,7 @@ show an approver which targets would change and how, and apply exactly those:
 
     def execute(self, commit: bool = False):
         changes = self.plan()                                   # the ship's own comparison
-        self.report_changes(bool(changes), summary=f"{len(changes)} change(s)", diff=render(changes))
+        self.report_changes(bool(changes), summary=plural(len(changes), "change"), diff=render(changes))
         if commit and changes:
             self.apply(changes)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from starfleet_airflow.core.outcomes import FAILED, SENT, SUCCEEDED, TIMED_OUT, UnitResult
 from starfleet_airflow.core.resolve import Target
+from starfleet_airflow.core.text import plural
 
 DEFAULT_ROW_LIMIT = 1_000
 INVALID_TEMPLATE = "invalid template"
@@ -63,19 +64,22 @@ class Report:
     def verdict(self) -> str:
         """One sentence for the task log and the failure message."""
         counts = (
-            f"{_count(self.targets, 'target')}: {self.succeeded} succeeded, {self.failed} failed"
+            f"{plural(self.targets, 'target')}: {self.succeeded} succeeded, {self.failed} failed"
             + (f" ({self.timed_out} timed out)" if self.timed_out else "")
             + (f", {self.undelivered} with unknown outcome" if self.undelivered else "")
-            + (f"; {_count(self.invalid_templates, 'invalid template')}" if self.invalid_templates else "")
+            + (f"; {plural(self.invalid_templates, 'invalid template')}" if self.invalid_templates else "")
         )
         tolerance = (
             f"{self.tolerance['percent']}%" if "percent" in self.tolerance else str(self.tolerance.get("count", 0))
         )
         if self.crashed_units:
-            return f"{self.ship}: FAILED, deliver task(s) failed ({', '.join(self.crashed_units)}); {counts}"
+            crashed = plural(len(self.crashed_units), "deliver task")
+            return f"{self.ship}: FAILED, {crashed} failed ({', '.join(self.crashed_units)}); {counts}"
+        failures = plural(self.failures, "failure")
         if not self.ok:
-            return f"{self.ship}: FAILED, {self.failures} failures exceed the tolerance ({tolerance}); {counts}"
-        return f"{self.ship}: OK ({self.failures} failures within the tolerance of {tolerance}); {counts}"
+            exceed = "exceeds" if self.failures == 1 else "exceed"
+            return f"{self.ship}: FAILED, {failures} {exceed} the tolerance ({tolerance}); {counts}"
+        return f"{self.ship}: OK ({failures} within the tolerance of {tolerance}); {counts}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,7 +117,8 @@ class Report:
             lines.extend("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in cells)
         if not self.successes_listed:
             lines.append(
-                f"({self.targets} targets: successes are summarised per template below, every failure is listed)"
+                f"({plural(self.targets, 'target')}: successes are summarised per template below,"
+                " every failure is listed)"
             )
         lines.append("")
         lines.append("per template:")
@@ -182,7 +187,7 @@ def build_report(
             counts[UNDELIVERED] = counts.get(UNDELIVERED, 0) + size
             if targets_of is None:
                 why = f"the deliver task for this unit failed; {snapshot_problem}"
-                row(key, None, UNDELIVERED, f"{_count(size, 'target')} ({unit.get('label')}): {why}")
+                row(key, None, UNDELIVERED, f"{plural(size, 'target')} ({unit.get('label')}): {why}")
                 continue
             targets = targets_of(key)[int(unit["start"]) : int(unit["stop"])]
             for target in targets:
@@ -217,8 +222,3 @@ def build_report(
             elif report.successes_listed:
                 row(key, target, success, None)
     return report
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 target``, ``2 targets``."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

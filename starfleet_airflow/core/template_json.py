@@ -14,6 +14,8 @@ import datetime
 import math
 from typing import Any
 
+from starfleet_airflow.core.text import plural
+
 MAX_PROBLEMS = 20
 
 
@@ -94,5 +96,5 @@ def json_problems(template: Any) -> list[str]:
             stack.extend(reversed([(f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value)]))
     problems = list(dict.fromkeys(problems))  # an omap reports once, not once per item
     if more:
-        problems.append(f"... and {more} more value(s) JSON cannot carry")
+        problems.append(f"... and {plural(more, 'more value')} JSON cannot carry")
     return problems

@@ -6,14 +6,17 @@ The stack is found through ``.starfleet/stack/stack.env`` (``$STARFLEET_STACK_EN
 
 Fixtures for anyone measuring or testing on the stack: ``stack`` (the ``StackEnv``: credentials,
 endpoints, boto3 clients on the stand-in), ``api`` (the REST client, logged in), ``index`` (the account
-index the stack's runs resolve against), ``unpaused`` (unpause a ship DAG for the test) and ``run_id``
-(a unique run id per test). Tests name their own run ids and read back only what carries them.
+index the stack's runs resolve against), ``unpaused`` (unpause a ship DAG for the test), ``run_id``
+(a unique run id per test) and ``page`` (the UI, logged in, in Debian's chromium). Tests name their own
+run ids and read back only what carries them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +29,15 @@ from starfleet_airflow.devtools.stack.settings import REPO, STATE_BUCKET
 
 STACK_ENV = Path(os.environ.get("STARFLEET_STACK_ENV") or REPO / ".starfleet" / "stack" / "stack.env")
 SCREENSHOTS = REPO / ".starfleet" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 60_000
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,6 +89,36 @@ def unpaused(api: AirflowApi) -> Iterator[Callable[[str], None]]:
     yield unpause
     for dag_id in done:
         api.set_paused(dag_id, True)
+
+
+@pytest.fixture(scope="module")
+def page(stack: StackEnv) -> Iterator[Any]:
+    """A logged-in page of the stack's UI in Debian's chromium through playwright (never ``playwright install``)."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium not found on PATH: apt-get install -y chromium (.ci/run installs it)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1600, "height": 1000})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            _log_in(page, stack)
+            yield page
+        finally:
+            browser.close()
+
+
+def _log_in(page: Any, stack: StackEnv) -> None:
+    """SimpleAuthManager's login form, filled as a person would."""
+    page.goto(stack["AIRFLOW_API_URL"] + "/")
+    page.get_by_label(re.compile("username", re.I)).fill(stack["AIRFLOW_USERNAME"])
+    page.get_by_label(re.compile("password", re.I)).fill(stack["AIRFLOW_PASSWORD"])
+    page.get_by_role("button", name=re.compile("sign in|log in|login", re.I)).click()
+    page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
 
 
 def drain_queue(stack: StackEnv, queue_name: str) -> dict[str, list[dict[str, Any]]]:

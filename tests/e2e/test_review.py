@@ -26,8 +26,7 @@ from typing import Any
 import pytest
 
 from starfleet_airflow.devtools.stack.api import AirflowApi, StackEnv
-from tests.e2e.conftest import SCREENSHOTS, expected_targets
-from tests.e2e.test_ui import CHROMIUM_ARGS, TIMEOUT_MS, _log_in
+from tests.e2e.conftest import CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, _log_in, expected_targets
 
 DAG_ID = "starfleet_s3_public_access_block_worker_ship"
 SHIP = "S3PublicAccessBlockWorkerShip"

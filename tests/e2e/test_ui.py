@@ -2,60 +2,18 @@
 
 Logged in as the stack's admin: the DAG list shows every ship; a run's mapped deliver rows carry their
 labels; the trigger form shows commit, templates, accounts and regions with their descriptions.
-Screenshots go to ``.starfleet/screenshots/`` (CI keeps them).
+Screenshots go to ``.starfleet/screenshots/`` (CI keeps them). The browser (``page``) is conftest's.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from starfleet_airflow.devtools.stack.api import AirflowApi, StackEnv
 from tests.e2e.conftest import SCREENSHOTS
 
 AWS_CONFIG = "starfleet_aws_config_worker_ship"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def page(stack: StackEnv) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium not found on PATH: apt-get install -y chromium (.ci/run installs it)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1600, "height": 1000})
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            _log_in(page, stack)
-            yield page
-        finally:
-            browser.close()
-
-
-def _log_in(page: Any, stack: StackEnv) -> None:
-    """SimpleAuthManager's login form, filled as a person would."""
-    page.goto(stack["AIRFLOW_API_URL"] + "/")
-    page.get_by_label(re.compile("username", re.I)).fill(stack["AIRFLOW_USERNAME"])
-    page.get_by_label(re.compile("password", re.I)).fill(stack["AIRFLOW_PASSWORD"])
-    page.get_by_role("button", name=re.compile("sign in|log in|login", re.I)).click()
-    page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
 
 
 def test_the_dag_list_shows_every_ship(page: Any, stack: StackEnv, api: AirflowApi) -> None:

@@ -2,20 +2,25 @@
 
 It returns the work-unit descriptors (mapped over by ``deliver``; each names the run's snapshot) and
 pushes the run summary as the one other XCom. Refusals and inputs that a retry would read the same way fail the
-task without retries (``AirflowFailException``); read errors propagate, so Airflow retries what may be
+task without retries (``stopping.stop_run``); read errors propagate, so Airflow retries what may be
 transient.
+
+A run that cannot go on says why in one line, first in the task's log and in the run's note
+(``run_notes``): ``refused: account sandbox-040 (036020245307) is not selected by ...``, and the task
+fails without a retry or a traceback wall (``stopping``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from starfleet_airflow.airflow.connections import store_client_factory
 from starfleet_airflow.airflow.executors import placement_problems
 from starfleet_airflow.airflow.naming import LABEL_LIMIT, PLAN_OUTCOME_KEY
 from starfleet_airflow.airflow.tasks.context import commit_of, max_map_length, template_keys_for_run
+from starfleet_airflow.airflow.tasks.stopping import RunStopped, stop_run
 from starfleet_airflow.aws.locations import Location, LocationError, read_bytes
 from starfleet_airflow.core.account_index import AccountIndexError
 from starfleet_airflow.core.config import Configuration
@@ -30,6 +35,7 @@ from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.snapshot import store_snapshot
 from starfleet_airflow.core.snapshot_retention import prune_snapshots
 from starfleet_airflow.core.templates import TemplateStore
+from starfleet_airflow.core.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +48,20 @@ def _read_index(location: Location, store_client: Callable[[], Any]) -> bytes:
     return read_bytes(location, store_client() if location.is_s3 else None)
 
 
-def _plugin_index(name: str, raw_templates: list[Any]) -> dict[str, Any]:
-    """The account-index plugin's answers for this run's templates, in Starfleet's index format."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
+def _stop(context: Any, reason: str) -> NoReturn:
+    """Stop the run (``stop_run``: first log line, run note, no retry) with ``reason`` as the task's label too."""
+    _outcome(context, reason)
+    stop_run(context, reason, logger=log)
 
+
+def _plugin_index(name: str, raw_templates: list[Any], context: Any) -> dict[str, Any]:
+    """The account-index plugin's answers for this run's templates, in Starfleet's index format."""
     try:
         return load_plugin_index_data(name, raw_templates)
     except AccountIndexPluginFailure:
         raise  # the plugin's own failure may be transient: Airflow retries
     except AccountIndexPluginError as exc:  # no such plugin, or not Starfleet's interface: a retry reads the same
-        raise AirflowFailException(str(exc)) from exc
+        _stop(context, str(exc))
 
 
 def _prune(
@@ -71,11 +81,7 @@ def _prune(
         log.warning("%s: could not prune old run snapshots: %s", loaded.name, exc)
         return
     if deleted:
-        log.info("%s: pruned %d run snapshot(s) past STARFLEET.SnapshotMaxAgeDays", loaded.name, len(deleted))
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}" + ("" if number == 1 else "s")
+        log.info("%s: pruned %s past STARFLEET.SnapshotMaxAgeDays", loaded.name, plural(len(deleted), "run snapshot"))
 
 
 def _outcome(context: Any, text: str) -> str:
@@ -89,32 +95,32 @@ def plan_task(loaded: LoadedShip, configuration: Configuration, context: Any) ->
     """Plan one run of ``loaded``; returns the work units as dicts.
 
     Whatever it fails with, the first line of the reason becomes the task's label, so the UI and the REST
-    API (``rendered_map_index``) say why without a log.
+    API (``rendered_map_index``) say why without a log; a refusal is also the run's note (``stop_run``).
     """
     from starfleet_airflow.airflow.compat import AirflowFailException
 
     try:
         return _plan(loaded, configuration, context)
+    except RunStopped:
+        raise  # the label is the reason already (_stop)
     except Exception as exc:
         _outcome(context, f"{type(exc).__name__}: {exc}" if not isinstance(exc, AirflowFailException) else str(exc))
         raise
 
 
 def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> list[dict[str, Any]]:
-    from starfleet_airflow.airflow.compat import AirflowFailException
-
     root, index_location = configuration.template_location, configuration.account_index_location
     snapshot_root = configuration.snapshot_location
     if root is None or not configuration.has_account_index or snapshot_root is None:
-        raise AirflowFailException("configuration problems:\n" + "\n".join(map(str, configuration.errors)))
+        _stop(context, "configuration problems: " + "; ".join(map(str, configuration.errors)))
     placement = placement_problems(configuration, [loaded])
     if placement:  # refused before anything is read or written: never a missing file in a later task
-        raise AirflowFailException("refused: " + "; ".join(map(str, placement)))
+        _stop(context, "refused: " + "; ".join(map(str, placement)))
     params = context.get("params") or {}
     try:
         narrowing = Narrowing.from_params(params)
     except PlanRefused as exc:
-        raise AirflowFailException(f"refused: {exc}") from exc
+        _stop(context, f"refused: {exc}")
 
     store_client = store_client_factory(configuration)
     # A SINGLE_INVOCATION ship has one target and no use for the index; the index generator is one, and
@@ -126,7 +132,7 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
     if single:
         index_data = b'{"accounts":{}}'
     elif configuration.account_index_plugin:
-        index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw])
+        index_data = _plugin_index(configuration.account_index_plugin, [t.raw for t in templates if t.raw], context)
     else:
         assert index_location is not None  # has_account_index: a location or a plugin
         index_data = _read_index(index_location, store_client)
@@ -148,9 +154,9 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
             index_max_age_hours=configuration.starfleet.get("account_index_max_age_hours", 72),
         )
     except PlanRefused as exc:
-        raise AirflowFailException(f"refused: {exc}") from exc
+        _stop(context, f"refused: {exc}")
     except (PlanError, AccountIndexError) as exc:  # a retry in a minute would read the same inputs
-        raise AirflowFailException(str(exc)) from exc
+        _stop(context, str(exc))
     stored = store_snapshot(
         run_plan.snapshot,
         snapshot_root,
@@ -169,21 +175,23 @@ def _plan(loaded: LoadedShip, configuration: Configuration, context: Any) -> lis
         )
     summary = run_plan.summary(location, commit=commit, delivery_mode=loaded.airflow_options["delivery_mode"].value)
     log.info(
-        "%s: %d targets in %d work units from %d templates (%d invalid); snapshot %s",
+        "%s: %s in %s from %s (%d invalid); snapshot %s",
         loaded.name,
-        run_plan.total_targets,
-        len(run_plan.units),
-        len(run_plan.templates),
+        plural(run_plan.total_targets, "target"),
+        plural(len(run_plan.units), "work unit"),
+        plural(len(run_plan.templates), "template"),
         len(run_plan.invalid),
         location,
     )
     for invalid in run_plan.invalid:
-        log.error("%s: template %s is invalid: %s", loaded.name, invalid.key, "; ".join(invalid.errors))
+        log.error(
+            "%s: invalid template %s: %s", loaded.name, invalid.location or invalid.key, "; ".join(invalid.errors)
+        )
     invalid = f", {len(run_plan.invalid)} invalid" if run_plan.invalid else ""
     _outcome(
         context,
-        f"{_count(run_plan.total_targets, 'target')} in {_count(len(run_plan.units), 'work unit')}"
-        f" from {_count(len(run_plan.templates), 'template')}{invalid}",
+        f"{plural(run_plan.total_targets, 'target')} in {plural(len(run_plan.units), 'work unit')}"
+        f" from {plural(len(run_plan.templates), 'template')}{invalid}",
     )
     context["ti"].xcom_push(key="summary", value=summary)
     # Mapped over by deliver (its return_value): each descriptor names the snapshot and the two parts of

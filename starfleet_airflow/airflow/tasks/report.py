@@ -2,6 +2,11 @@
 
 Target lists are re-derived from the run snapshot, never carried through XCom. It runs whatever the
 deliver tasks did (trigger rule ``all_done``), so a crashed unit is accounted for rather than hidden.
+
+When the plan task failed there is nothing to report: the task says so in one line (with the plan's
+reason) and fails, which keeps the run failed. Airflow decides a run's state from its last task, so a
+skipped report would turn a refused run green; the reason itself is the plan's first log line and the
+run's note.
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starfleet_airflow.airflow.naming import RUN_NOTE_KEY
 from starfleet_airflow.airflow.tasks.context import view_of_snapshot
+from starfleet_airflow.airflow.tasks.stopping import stop_run
 from starfleet_airflow.core.config import Configuration
 from starfleet_airflow.core.registry import LoadedShip
 from starfleet_airflow.core.report import build_report
@@ -20,13 +27,13 @@ log = logging.getLogger(__name__)
 
 def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, context: Any) -> dict[str, Any]:
     """Build the report; fail the task (after pushing the table) when the run fails its tolerance."""
-    from starfleet_airflow.airflow.compat import AirflowFailException
-
     ti = context["ti"]
     summary = ti.xcom_pull(task_ids="plan", key="summary")
     units = ti.xcom_pull(task_ids="plan")
     if summary is None or units is None:
-        raise AirflowFailException(f"{loaded.name}: the plan task did not finish; its log says why")
+        why = ti.xcom_pull(task_ids="plan", key=RUN_NOTE_KEY)
+        nothing = "nothing to report: the plan task failed, so nothing was delivered" + (f" ({why})" if why else "")
+        stop_run(context, nothing, logger=log, note=False)  # the run's note stays the plan's reason
     view, snapshot_problem = None, None
     if units:
         try:
@@ -47,10 +54,11 @@ def report_task(loaded: LoadedShip, configuration: Configuration, results: Any, 
         snapshot_problem=snapshot_problem,
     )
     log.info("%s report\n%s", loaded.name, report.table())
+    ti.xcom_push(key=RUN_NOTE_KEY, value=report.verdict())  # the run's note (run_notes)
     if not report.ok:
         # The XCom is pushed before failing, so the table stays available to the UI and callers.
         ti.xcom_push(key="report", value=report.to_dict())
-        raise AirflowFailException(report.verdict())
+        stop_run(context, report.verdict(), logger=log, note=False)
     return report.to_dict()
 
 

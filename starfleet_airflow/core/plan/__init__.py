@@ -10,8 +10,9 @@ slice from a whole snapshot (the report, and units planned before snapshots had 
 Work units keep the number of mapped task instances bounded:
 
 * never more than ``max_units`` (Airflow's ``core.max_map_length``, read when the run starts);
-* inline delivery: whole accounts per unit, one each up to 32 accounts of a template, then groups of
-  accounts (at most 32 tasks per template); otherwise contiguous chunks of the target list;
+* inline delivery: whole accounts per unit, one each up to 32 accounts of a template (in the order of
+  account names), then groups of accounts (at most 32 tasks per template); otherwise contiguous chunks
+  of the target list;
 * SQS delivery: chunks of ``TargetsPerUnit`` targets (default 10,000), grown when needed to fit;
 * SINGLE_INVOCATION: one unit per template.
 
@@ -19,18 +20,17 @@ Narrowing (manual trigger params) only ever removes targets: every account, regi
 trigger names must be one the run would reach anyway, or the plan is refused with a message saying
 which value and why.
 
-The package keeps one module per job (narrowing, snapshot view, work units, the plan itself) and
+The package keeps one module per job (narrowing, snapshot view, work units and their labels, the plan) and
 re-exports their public names here.
 """
 
 from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
+from starfleet_airflow.core.plan.labels import LABEL_LIMIT, account_label, unit_label
 from starfleet_airflow.core.plan.narrowing import Narrowing
 from starfleet_airflow.core.plan.run_plan import InvalidTemplate, PlannedTemplate, RunPlan, plan_run
 from starfleet_airflow.core.plan.units import (
     DEFAULT_SQS_TARGETS_PER_UNIT,
-    LABEL_LIMIT,
     WorkUnit,
-    account_label,
     cut_units,
     unit_targets,
 )
@@ -51,5 +51,6 @@ __all__ = [
     "cut_units",
     "plan_run",
     "snapshot_view",
+    "unit_label",
     "unit_targets",
 ]

@@ -17,8 +17,9 @@ from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.index_health import DEFAULT_MAX_AGE_HOURS, empty_index_problem, stale_index_note
 from starfleet_airflow.core.plan.errors import PlanError, PlanRefused
+from starfleet_airflow.core.plan.labels import account_label
 from starfleet_airflow.core.plan.narrowing import LISTED_LIMIT, Narrowing, listed
-from starfleet_airflow.core.plan.units import WorkUnit, account_label, cut_units
+from starfleet_airflow.core.plan.units import WorkUnit, cut_units
 from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.resolve import (
     Target,
@@ -32,6 +33,7 @@ from starfleet_airflow.core.ship import StarfleetWorkerShip
 from starfleet_airflow.core.snapshot import RunSnapshot
 from starfleet_airflow.core.template_json import json_problems
 from starfleet_airflow.core.templates import LoadedTemplate, select_templates, validate_template
+from starfleet_airflow.core.text import noun, verb_be
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class InvalidTemplate:
 
     key: str
     errors: list[str]
+    location: str | None = None  # the file or S3 object, for messages a person reads
 
 
 @dataclass
@@ -148,7 +151,8 @@ def plan_run(
         if unmatched:
             names = listed([t.name or t.key for t in templates]) or "none"
             raise PlanRefused(
-                f"templates {listed(list(map(repr, unmatched)))} are not templates of {ship}"
+                f"{listed(list(map(repr, unmatched)))} {verb_be(unmatched)} not"
+                f" {'a template' if len(unmatched) == 1 else 'templates'} of {ship}"
                 f" (under TemplatePrefix {template_prefix!r}: {names})"
             )
     if strategy is FanOutStrategy.SINGLE_INVOCATION and (narrowing.accounts or narrowing.regions):
@@ -160,15 +164,17 @@ def plan_run(
     valid: dict[str, tuple[LoadedTemplate, dict[str, Any]]] = {}
     for template in chosen:
         if not template.ok or template.raw is None:
-            invalid.append(InvalidTemplate(template.key, [template.error or "could not be loaded"]))
+            invalid.append(
+                InvalidTemplate(template.key, [template.error or "could not be loaded"], str(template.location))
+            )
             continue
         problems = json_problems(template.raw)  # the loader's check; templates built in memory need it too
         if problems:
-            invalid.append(InvalidTemplate(template.key, problems))
+            invalid.append(InvalidTemplate(template.key, problems, str(template.location)))
             continue
         payload, errors = validate_template(ship_class, template.raw)
         if payload is None:
-            invalid.append(InvalidTemplate(template.key, errors))
+            invalid.append(InvalidTemplate(template.key, errors, str(template.location)))
             continue
         valid[template.key] = (template, payload)
 
@@ -190,8 +196,8 @@ def plan_run(
         account_ids, unknown = _resolve_account_values(narrowing.accounts, index)
         if unknown:
             raise PlanRefused(
-                f"accounts {listed(list(map(repr, unknown)))} are not in the account index {index_source}"
-                " (give 12-digit ids or account names)"
+                f"{noun(len(unknown), 'account')} {listed(list(map(repr, unknown)))} {verb_be(unknown)} not in the"
+                f" account index; give 12-digit ids or account names (index: {index_source})"
             )
         selected: set[str] = set()
         for _, payload in valid.values():
@@ -200,7 +206,7 @@ def plan_run(
         if outside:
             labels = [account_label(index, a) for a in outside[:LISTED_LIMIT]] + outside[LISTED_LIMIT:]
             raise PlanRefused(
-                f"accounts {listed(labels)} are not selected by the"
+                f"{noun(len(outside), 'account')} {listed(labels)} {verb_be(outside)} not selected by the"
                 f" templates of this run ({listed(list(valid)) or 'none valid'}); a trigger can only narrow a run"
             )
     if narrowing.regions:
@@ -213,7 +219,8 @@ def plan_run(
         outside_regions = [r for r in narrowing.regions if r not in selected_regions]
         if outside_regions:
             raise PlanRefused(
-                f"regions {listed(outside_regions)} are not selected by the templates of this run"
+                f"{noun(len(outside_regions), 'region')} {listed(outside_regions)} {verb_be(outside_regions)} not"
+                " selected by the templates of this run"
                 f" ({listed(list(valid)) or 'none valid'}), or are outside STARFLEET.ScopeToRegions;"
                 " a trigger can only narrow a run"
             )

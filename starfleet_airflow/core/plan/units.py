@@ -2,13 +2,15 @@
 
 * never more than ``max_units`` (Airflow's ``core.max_map_length``, read when the run starts);
 * inline delivery: whole accounts per unit, one account each for up to ``INLINE_UNITS_PER_TEMPLATE``
-  (32) accounts of a template (the grid shows a row per account), then groups of accounts so that a
-  template never maps more than 32 inline tasks (500 accounts: 32 tasks of 15-16 accounts); labels
-  name the first and last account of a group. Beyond ``max_units``: contiguous chunks of targets;
+  (32) accounts of a template (the grid shows a row per account, in the order of account names), then
+  groups of accounts so that a template never maps more than 32 inline tasks (500 accounts: 32 tasks of
+  15-16 accounts); labels name the first and last account of a group. Beyond ``max_units``: contiguous
+  chunks of targets;
 * SQS delivery: chunks of ``TargetsPerUnit`` targets (default 10,000), grown when needed to fit;
 * SINGLE_INVOCATION: one unit per template.
 
-A unit is a small descriptor (template key, slice bounds, label), never the targets themselves.
+A unit is a small descriptor (template key, slice bounds, label), never the targets themselves. What
+a label says is ``labels.unit_label``'s job.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from typing import Any
 from starfleet_airflow.core.account_index import AccountIndex
 from starfleet_airflow.core.enums import DeliveryMode, FanOutStrategy
 from starfleet_airflow.core.plan.errors import PlanError
+from starfleet_airflow.core.plan.labels import account_label, clip, unit_label
 from starfleet_airflow.core.plan.view import SnapshotView
 from starfleet_airflow.core.resolve import Target, TargetList
 
 DEFAULT_SQS_TARGETS_PER_UNIT = 10_000
 INLINE_UNITS_PER_TEMPLATE = 32  # inline: one account per unit up to 32 accounts, then groups of accounts
-LABEL_LIMIT = 250  # Airflow stores rendered map indexes in a 250-character column
 
 
 @dataclass(frozen=True)
@@ -106,21 +108,6 @@ def _accounts_label(
     return f"{name}: {first} .. {last}, {len(group)} accounts{regions}"
 
 
-def _clip(label: str) -> str:
-    return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
-
-
-def account_label(index: AccountIndex, account_id: str) -> str:
-    return f"{index.name_of(account_id)} ({account_id})"
-
-
-def _chunk_label(name: str, index: AccountIndex, targets: Sequence[Target]) -> str:
-    first, last = targets[0].account_id, targets[-1].account_id
-    where = account_label(index, str(first)) if first == last else f"accounts {first}..{last}"
-    noun = "target" if len(targets) == 1 else "targets"
-    return f"{name}: {where} ({len(targets)} {noun})"
-
-
 def cut_units(
     templates: Sequence[tuple[str, str, Sequence[Target]]],
     index: AccountIndex,
@@ -140,14 +127,14 @@ def cut_units(
     units: list[WorkUnit] = []
 
     def add(key: str, start: int, stop: int, label: str) -> None:
-        units.append(WorkUnit(len(units), key, start, stop, _clip(label)))
+        units.append(WorkUnit(len(units), key, start, stop, label))
 
     populated = [(key, name, targets) for key, name, targets in templates if targets]
     if strategy is FanOutStrategy.SINGLE_INVOCATION:
         if len(populated) > max_units:
             _fit_chunk_size([1] * len(populated), 1, max_units)  # raises with the explanation
         for key, name, targets in populated:
-            add(key, 0, len(targets), name)
+            add(key, 0, len(targets), clip(name))
         return units
 
     if delivery_mode is DeliveryMode.INLINE and not targets_per_unit:
@@ -159,13 +146,18 @@ def cut_units(
             math.ceil(len(accounts) / size) for (_, _, accounts), size in zip(per_account, sizes, strict=True)
         )
         if planned <= max_units:
-            for (key, name, accounts), size in zip(per_account, sizes, strict=True):
-                start = 0
+            for (key, name, accounts), size, (_, _, targets) in zip(per_account, sizes, populated, strict=True):
+                slices, start = [], 0
                 for first in range(0, len(accounts), size):
                     group = accounts[first : first + size]
                     count = sum(n for _, n in group)
-                    add(key, start, start + count, _accounts_label(name, index, group, strategy))
+                    if size == 1:  # one account: its name orders the grid's rows
+                        slices.append((index.name_of(str(group[0][0])).lower(), str(group[0][0]), start, start + count))
+                    else:  # groups are contiguous ranges of the target list (by account id)
+                        add(key, start, start + count, _accounts_label(name, index, group, strategy))
                     start += count
+                for _, _, first, last in sorted(slices):  # the grid's rows read by account name
+                    add(key, first, last, unit_label(name, index, targets[first:last]))
             return units
 
     wanted = targets_per_unit or (DEFAULT_SQS_TARGETS_PER_UNIT if delivery_mode is DeliveryMode.SQS else 1)
@@ -173,5 +165,5 @@ def cut_units(
     for key, name, targets in populated:
         for start in range(0, len(targets), size):
             stop = min(start + size, len(targets))
-            add(key, start, stop, _chunk_label(name, index, targets[start:stop]))
+            add(key, start, stop, unit_label(name, index, targets[start:stop]))
     return units

@@ -29,6 +29,7 @@ from starfleet_airflow.core.review.summary import (
     ReviewedTarget,
     review_dry_run,
 )
+from starfleet_airflow.core.text import listed, plural
 
 APPLIED = "applied"
 NOT_APPLIED = "not applied"
@@ -84,10 +85,10 @@ class ReviewedReport:
     def verdict(self) -> str:
         """One sentence: what was decided and what happened."""
         counts = (
-            f"{self.would_change} of {self.targets} targets would change: {self.count(APPLIED)} applied,"
+            f"{self.would_change} of {plural(self.targets, 'target')} would change: {self.count(APPLIED)} applied,"
             f" {self.count(NOT_APPLIED)} not applied; {self.count(UNCHANGED)} unchanged, {self.count(FAILED)} failed"
             + (f", {self.count(UNKNOWN)} unknown" if self.count(UNKNOWN) else "")
-            + (f", {self.count(INVALID_TEMPLATE)} invalid template(s)" if self.count(INVALID_TEMPLATE) else "")
+            + (f", {plural(self.count(INVALID_TEMPLATE), 'invalid template')}" if self.count(INVALID_TEMPLATE) else "")
         )
         if self.decision is not None and not self.decision.approved and self.outcome not in (DRY_RUN_ONLY,):
             head = "REVIEW TIMED OUT" if self.decision.outcome == TIMED_OUT else "REJECTED"
@@ -101,9 +102,10 @@ class ReviewedReport:
         else:
             head = f"applied after review, {self.decision.sentence() if self.decision else ''}"
         if self.crashed_units:
-            return f"{self.ship}: FAILED, task(s) failed ({', '.join(self.crashed_units)}); {head}; {counts}"
+            crashed = ", ".join(self.crashed_units)
+            return f"{self.ship}: FAILED, {listed(self.crashed_units, 'task')} failed ({crashed}); {head}; {counts}"
         if not self.within_tolerance:
-            return f"{self.ship}: FAILED, {self.failures} failures exceed the tolerance; {head}; {counts}"
+            return f"{self.ship}: FAILED, {plural(self.failures, 'failure')} exceed the tolerance; {head}; {counts}"
         return f"{self.ship}: OK, {head}; {counts}"
 
     def review_record(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ _STARTING = re.compile(r"\[DAG TEST\] starting task_id=(?P<task>\S+) map_index=(
 _ENDED = re.compile(r"\[DAG TEST\] end task task_id=(?P<task>\S+) map_index=(?P<index>-?\d+)")
 _NEW_STATE = re.compile(r"Task instance state updated.*\bnew_state=(?P<state>\w+)")
 _PLANNED = re.compile(
-    r"(?P<ship>\w+): (?P<targets>\d+) targets in (?P<units>\d+) work units from (?P<templates>\d+) templates"
+    r"(?P<ship>\w+): (?P<targets>\d+) targets? in (?P<units>\d+) work units? from (?P<templates>\d+) templates?"
     r" \((?P<invalid>\d+) invalid\)"
 )
 _VERDICT = re.compile(r"^(?:\S+\s+\[\w+\s*\]\s+)?(?P<verdict>\w+: (?:OK|FAILED)\b.*?)(?:\s+\[[\w.]+\]\s+loc=\S+)?$")

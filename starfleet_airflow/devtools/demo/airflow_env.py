@@ -22,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from starfleet_airflow.devtools.stand_in.ports import proxy_environment
+from starfleet_airflow.devtools.stand_in.ports import PROXY_VARIABLES, proxy_environment
 from starfleet_airflow.devtools.stand_in.server import STAND_IN_CREDENTIALS
 
 # Inherited variables that could point the demo at something real (a database, an AWS profile, a
@@ -39,10 +39,7 @@ DROPPED_VARIABLES = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "ALL_PROXY",
-    "all_proxy",
+    *PROXY_VARIABLES,  # the demo reaches only this machine; its own proxy route is set below
 )
 DEFAULT_DAG_TIMEOUT = 20 * 60.0
 

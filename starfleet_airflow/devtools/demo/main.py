@@ -42,6 +42,8 @@ def parse_args(argv: Sequence[str] | None = None) -> DemoOptions:
     args = parser.parse_args(argv)
     if args.accounts < 1:
         parser.error("--accounts: expected at least 1")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected a TCP port number (1-65535), got {args.port}")
     return DemoOptions(
         config_dir=args.config_dir,
         state_dir=args.state_dir,

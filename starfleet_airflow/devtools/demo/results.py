@@ -1,6 +1,8 @@
 """Read the demo's runs back from the metadata DB, in a child process with the demo's environment.
 
-``python -m starfleet_airflow.devtools.demo.results results DAG_ID=RUN_ID ...`` prints JSON on stdout.
+``python -m starfleet_airflow.devtools.demo.results results DAG_ID=RUN_ID[=LOG] ...`` prints JSON on
+stdout; with ``=LOG`` (the run's ``airflow dags test`` output) it also writes the run's task logs where the
+UI reads them (``task_logs``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from typing import Any
 from starfleet_airflow.devtools.stand_in.ports import DemoError
 
 
-def collect_results(runs: Iterable[tuple[str, str]], env: Mapping[str, str], log_path: Path) -> dict[str, Any]:
-    """``{run_id: {...}}`` for ``(dag_id, run_id)`` pairs, read by a child with the demo's environment."""
-    pairs = [f"{dag_id}={run_id}" for dag_id, run_id in runs]
+def collect_results(
+    runs: Iterable[tuple[str, str, Path | None]], env: Mapping[str, str], log_path: Path
+) -> dict[str, Any]:
+    """``{run_id: {...}}`` for ``(dag_id, run_id, dags test output)``, read by a child with the demo's environment."""
+    pairs = [f"{dag_id}={run_id}" + (f"={output}" if output else "") for dag_id, run_id, output in runs]
     if not pairs:
         return {}
     command = [sys.executable, "-m", "starfleet_airflow.devtools.demo.results", "results", *pairs]
@@ -28,7 +32,7 @@ def collect_results(runs: Iterable[tuple[str, str]], env: Mapping[str, str], log
     return json.loads(completed.stdout)
 
 
-def read_runs(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def read_runs(pairs: Sequence[tuple[str, ...]]) -> dict[str, Any]:
     """In the child: each run's state, task states and the plan/report XComs (Airflow's own models)."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -41,9 +45,11 @@ def read_runs(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
         ).first()
         return None if row is None else XComModel.deserialize_value(row)
 
+    from starfleet_airflow.devtools.demo.task_logs import write_task_logs
+
     found: dict[str, Any] = {}
     with create_session() as session:
-        for dag_id, run_id in pairs:
+        for dag_id, run_id, *_ in pairs:
             run = session.query(DagRun).filter_by(dag_id=dag_id, run_id=run_id).one_or_none()
             if run is None:
                 found[run_id] = {"dag_id": dag_id, "state": "missing"}
@@ -63,7 +69,11 @@ def read_runs(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
                 "summary": xcom(session, dag_id, run_id, "plan", "summary"),
                 "report": xcom(session, dag_id, run_id, "report", "return_value")
                 or xcom(session, dag_id, run_id, "report", "report"),
+                "note": run.note,
             }
+    for dag_id, run_id, *output in pairs:
+        if output and run_id in found and found[run_id]["state"] != "missing":
+            found[run_id]["task_logs"] = write_task_logs(dag_id, run_id, Path(output[0]))
     return found
 
 
@@ -71,11 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m starfleet_airflow.devtools.demo.results results DAG_ID=RUN_ID ...`` (JSON on stdout)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] != "results":
-        print("usage: python -m starfleet_airflow.devtools.demo.results results DAG_ID=RUN_ID ...", file=sys.stderr)
+        print(
+            "usage: python -m starfleet_airflow.devtools.demo.results results DAG_ID=RUN_ID[=LOG] ...", file=sys.stderr
+        )
         return 2
-    pairs = [tuple(arg.split("=", 1)) for arg in args[1:]]
-    if any(len(pair) != 2 for pair in pairs):
-        print("expected DAG_ID=RUN_ID arguments", file=sys.stderr)
+    pairs = [tuple(arg.split("=", 2)) for arg in args[1:]]
+    if any(len(pair) < 2 for pair in pairs):
+        print("expected DAG_ID=RUN_ID[=LOG] arguments", file=sys.stderr)
         return 2
     json.dump(read_runs(pairs), sys.stdout, default=str)  # type: ignore[arg-type]
     return 0

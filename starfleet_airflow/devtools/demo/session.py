@@ -34,6 +34,16 @@ from starfleet_airflow.devtools.stand_in.server import (
 )
 
 
+def shown_path(path: Path, repo: Path) -> str:
+    """A path as the user would type it from the checkout (never this machine's absolute path when avoidable)."""
+    for base in (Path.cwd(), repo):
+        try:
+            return str(path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
 class _Session:
     """One demo run once the stand-in is up: the steps above, in order."""
 
@@ -51,13 +61,7 @@ class _Session:
         self.index_note: str | None = None
 
     def shown(self, path: Path) -> str:
-        """A path as the user would type it from the checkout."""
-        for base in (Path.cwd(), self.options.repo):
-            try:
-                return str(path.relative_to(base))
-            except ValueError:
-                continue
-        return str(path)
+        return shown_path(path, self.options.repo)
 
     def describe_stand_in(self) -> None:
         fixture, say = self.stand_in.fixture, self.say
@@ -72,6 +76,8 @@ class _Session:
             say(f"    queue    {url} ({queue.owner})")
         for bucket, setting in self.stand_in.buckets.items():
             say(f"    bucket   s3://{bucket} ({setting})")
+        if self.stand_in.managed_policies:
+            say(f"    policies AWS-managed, as the templates attach them: {', '.join(self.stand_in.managed_policies)}")
         if self.stand_in.uploaded_templates:
             say(f"    uploaded {self.stand_in.uploaded_templates} templates to {self.configuration.template_location}")
 
@@ -118,7 +124,7 @@ class _Session:
         runs = self.result.runs
         if runs:
             self.say("reading the runs back from the metadata DB")
-            pairs = [(r.dag_id, r.run_id) for r in runs if r.run_id]
+            pairs = [(r.dag_id, r.run_id, self.log_dir / Path(r.log_path).name) for r in runs if r.run_id]
             found = collect_results(pairs, self.env, self.log_dir / "results-reader.log")
             for record in runs:
                 record.result = found.get(record.run_id or "", {})
@@ -161,9 +167,10 @@ class _Session:
             verdict = "every DAG run succeeded" if result.ok else "SOME RUNS FAILED"
         lines = ["", "=" * 100, f"Summary ({result.seconds:.0f} s): {verdict}", ""]
         for number, record in enumerate(result.runs, start=1):
-            lines += [*render_run(number, record, queue_names), ""]
+            lines += [*render_run(number, record, queue_names, lambda path: self.shown(Path(path))), ""]
         lines += [*render_queues(result.queues, sent_per_queue(result.runs, queue_names), samples), ""]
-        index_location = str(self.configuration.account_index_location)
+        location = self.configuration.account_index_location
+        index_location = str(location) if location is None or location.is_s3 else self.shown(Path(str(location)))
         lines += [*render_index(index_location, result.index, self.index_note), ""]
         lines.append(f"Full logs and reports: {self.shown(result.log_dir)}/ (summary.json holds all of the above)")
         lines += ["", *self.ui_lines(), "=" * 100]
@@ -174,6 +181,8 @@ class _Session:
         options = self.options
         passwords = self.shown(options.airflow_home / "simple_auth_manager_passwords.json.generated")
         port_flag = "" if options.port == 5000 else f" --port {options.port}"
+        in_checkout = Path.cwd().resolve() == options.repo.resolve()
+        cd = "" if in_checkout else f"cd {shlex.quote(str(options.repo))} && "
         first = (
             "The AWS stand-in keeps running (Ctrl-C here stops it). In a second terminal:"
             if options.serve
@@ -182,7 +191,7 @@ class _Session:
         )
         return [
             first,
-            f"   cd {shlex.quote(str(options.repo))} && source {self.shown(options.env_file)} && airflow standalone",
+            f"   {cd}source {self.shown(options.env_file)} && airflow standalone",
             f"   open http://localhost:8080 (user admin; password printed by standalone, kept in {passwords})",
             "   The DAGs are paused there: Trigger runs one now (with params); unpausing lets its schedule run.",
         ]
@@ -216,7 +225,10 @@ def run_demo(options: DemoOptions, say: Printer | None = None) -> DemoResult:
     steps = [] if options.skip_runs else plan_steps(registry, options.ships)
     total = len(steps) + 2
     log_dir = new_log_dir(options.state)
-    say(f"starfleet-airflow demo: configuration {options.config}, logs in {log_dir}")
+    say(
+        f"starfleet-airflow demo: configuration {shown_path(options.config, options.repo)},"
+        f" logs in {shown_path(log_dir, options.repo)}"
+    )
 
     say(f"1/{total} AWS stand-in: moto on {options.endpoint} (in this process, fresh state)")
     with environment(stand_in_process_environment(options.endpoint)):

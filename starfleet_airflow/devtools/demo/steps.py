@@ -60,7 +60,9 @@ def plan_steps(registry: Any, ships: Sequence[str]) -> list[DagStep]:
     for name in ships:
         loaded = registry.get(name)
         if loaded is None:
-            raise DemoError(f"{name}: {registry.why_not_loaded(name)}; the demo runs {', '.join(ships)}")
+            raise DemoError(
+                f"--ships {name}: {registry.why_not_loaded(name)}; give ships of the configuration, comma-separated"
+            )
         dag_id = dag_id_for(name)
         strategy = loaded.fan_out_strategy.value
         if name == GENERATOR_SHIP:

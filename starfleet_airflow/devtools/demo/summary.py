@@ -117,8 +117,10 @@ def _inline_details(report: Mapping[str, Any]) -> str | None:
     return f"{changed} with changes, {len(rows) - changed} already as the template says, {committed} written"
 
 
-def render_run(number: int, record: RunRecord, queue_names: Mapping[str, str]) -> list[str]:
-    """The lines of one run in the summary."""
+def render_run(
+    number: int, record: RunRecord, queue_names: Mapping[str, str], shown: Callable[[str], str] = str
+) -> list[str]:
+    """The lines of one run in the summary (``shown`` turns a template's file into what the user types)."""
     summary = record.result.get("summary") or {}
     report = record.result.get("report") or {}
     mode = summary.get("delivery_mode") or "?"
@@ -150,7 +152,14 @@ def render_run(number: int, record: RunRecord, queue_names: Mapping[str, str]) -
             what = f"INLINE ({COMMIT_WORDS.get(bool(commit), '?')}): {_counts(report)}"
             details = _inline_details(report)
             lines.append(f"   delivery  {what}" + (f"; {details}" if details else ""))
-        failures = [row for row in report.get("rows") or [] if row.get("outcome") not in ("sent", "succeeded")]
+        for invalid in summary.get("invalid") or []:
+            where = shown(invalid["location"]) if invalid.get("location") else invalid["key"]
+            lines.append(f"   invalid   {where}: {'; '.join(invalid.get('errors') or [])[:200]}")
+        failures = [
+            row
+            for row in report.get("rows") or []
+            if row.get("outcome") not in ("sent", "succeeded", "invalid template")  # invalid ones: listed above
+        ]
         for row in failures[:5]:
             lines.append(
                 f"   failed    {row.get('account_name') or '-'} ({row.get('account_id') or '-'})"

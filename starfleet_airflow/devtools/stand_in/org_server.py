@@ -9,6 +9,7 @@ from typing import Any
 
 from starfleet_airflow.devtools.stand_in.org_model import OrgFixture
 from starfleet_airflow.devtools.stand_in.org_seeding import seed_organisation
+from starfleet_airflow.devtools.stand_in.ports import DemoError, ensure_port_free
 
 
 def serve(
@@ -22,6 +23,7 @@ def serve(
     import boto3
     from moto.server import ThreadedMotoServer
 
+    ensure_port_free(host, port)  # moto's server would wait forever on a port it cannot bind
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
@@ -42,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import threading
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m starfleet_airflow.devtools.stand_in", description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--region", default="us-east-1", help="the deployment region (DescribeRegions is read there)")
@@ -50,11 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fixture-out", help="write what was seeded (JSON) to this file")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port: expected a TCP port number (1-65535), got {args.port}")
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # this process is the stand-in
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server, fixture = serve(args.host, args.port, region=args.region, n_accounts=args.accounts, seed=args.seed)
+    try:
+        server, fixture = serve(args.host, args.port, region=args.region, n_accounts=args.accounts, seed=args.seed)
+    except DemoError as exc:
+        print(f"error: {exc}", flush=True)
+        return 2
     if args.fixture_out:
         with open(args.fixture_out, "w", encoding="utf-8") as handle:
             json.dump(fixture.to_dict(), handle, indent=2)

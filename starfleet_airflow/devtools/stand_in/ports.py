@@ -1,23 +1,34 @@
 """Ports and proxies of the stand-in: is a port free, who holds it, and the proxy route for s3-control.
 
 s3-control and the stand-in. Real S3 Control endpoints carry the account id in the host name
-(``<account>.s3-control.<region>.amazonaws.com``), and botocore builds ``http://<account>.127.0.0.1:5000``
-from a custom endpoint, a name no resolver knows. The demo therefore sends plain-HTTP AWS calls
-through the stand-in used as an HTTP proxy (``proxy_environment``): the request line then carries
-the whole URL, moto serves it, and no name has to resolve. Nothing else changes for the ships.
+(``<account>.s3-control.<region>.amazonaws.com``), and botocore's endpoint rules build
+``http://<account>.127.0.0.1:5000`` from a custom endpoint, a name no resolver knows (its
+``inject_host_prefix`` setting does not apply: the prefix comes from the rule set). The demo therefore
+sends plain-HTTP AWS calls through the stand-in used as an HTTP proxy (``proxy_environment``): the
+request line then carries the whole URL, moto serves it, and no name has to resolve. Nothing else
+changes for the ships.
+
+What must not go through that proxy is Airflow's own traffic: the api-server reads a running task's log
+from the worker's log server by the worker's host name, and the components talk to the api-server on
+``localhost``. ``NO_PROXY`` names those, and 127.0.0.1 as ``127.0.0.1/32``: requests (Airflow's log
+fetch) reads that as an address range, while urllib's rules (botocore's) match plain entries as host-name
+suffixes, so a bare ``127.0.0.1`` would also match ``<account>.127.0.0.1`` and break the s3-control route.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    pass
+# Proxy settings a developer's shell may carry: dropped, since everything the demo reaches is local.
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 
-# s3-control's account-prefixed host names need the proxy route (module docstring); these must not.
-NO_PROXY_HOSTS = "localhost"
+
+def no_proxy_hosts() -> str:
+    """``NO_PROXY`` for the demo: localhost, this machine's names (the worker's host name), 127.0.0.1/32."""
+    names = ["localhost", socket.gethostname(), socket.getfqdn(), "127.0.0.1/32"]
+    return ",".join(dict.fromkeys(name for name in names if name))
 
 
 class DemoError(Exception):
@@ -90,9 +101,13 @@ def ensure_port_free(host: str, port: int) -> None:
     """Raise ``DemoError`` (saying what holds it) when ``host:port`` cannot be bound.
 
     moto's ``ThreadedMotoServer.start`` waits forever when its thread cannot bind, so this is checked
-    first.
+    first. The probe binds the way servers do (``SO_REUSEADDR``, as werkzeug's server under moto does):
+    connections of a stopped server linger in TIME_WAIT for a minute and must not count as "in use",
+    while a socket that really listens there still does.
     """
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if os.name == "posix":  # Windows' SO_REUSEADDR would let two servers share the port
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind((host, port))
     except OSError as exc:
@@ -116,9 +131,5 @@ def proxy_environment(endpoint: str) -> dict[str, str]:
     Both spellings are set: lower case wins in most clients, and a developer's own proxy settings
     must not send stand-in traffic elsewhere.
     """
-    return {
-        "HTTP_PROXY": endpoint,
-        "http_proxy": endpoint,
-        "NO_PROXY": NO_PROXY_HOSTS,
-        "no_proxy": NO_PROXY_HOSTS,
-    }
+    hosts = no_proxy_hosts()
+    return {"HTTP_PROXY": endpoint, "http_proxy": endpoint, "NO_PROXY": hosts, "no_proxy": hosts}

@@ -11,7 +11,8 @@ What is created comes from the configuration, so the stand-in fits whatever ``co
 * one SQS queue per ship delivering to SQS (the queue named in its ``InvocationQueueUrl``), and the
   template events queue when ``STARFLEET.TemplateEventsQueueUrl`` is set;
 * the S3 buckets of S3 locations in ``STARFLEET`` (templates, account index, snapshots); S3-hosted
-  templates are uploaded from the local template folder next to ``config/``.
+  templates are uploaded from the local template folder next to ``config/``;
+* the AWS-managed IAM policies the templates attach (``managed_policies``).
 
 s3-control and the stand-in. Real S3 Control endpoints carry the account id in the host name
 (``<account>.s3-control.<region>.amazonaws.com``), and botocore builds ``http://<account>.127.0.0.1:5000``
@@ -27,8 +28,10 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from starfleet_airflow.devtools.stand_in.managed_policies import add_aws_managed_policies, policies_named_in
 from starfleet_airflow.devtools.stand_in.org_model import OrgFixture
 from starfleet_airflow.devtools.stand_in.org_seeding import seed_organisation
 from starfleet_airflow.devtools.stand_in.ports import DemoError, ensure_port_free, proxy_environment
@@ -59,6 +62,7 @@ class StandIn:
     queues: dict[str, WorkerQueue] = field(default_factory=dict)  # created queue URL -> configured queue
     buckets: dict[str, str] = field(default_factory=dict)
     uploaded_templates: int = 0
+    managed_policies: list[str] = field(default_factory=list)
 
     def client(self, service: str, **config: Any) -> Any:
         """A boto3 client on the stand-in, with its fake credentials (never the environment's)."""
@@ -185,6 +189,9 @@ def start_stand_in(
             )
         _create_queues(stand_in, worker_queues(configuration, registry))
         _create_buckets(stand_in, configuration)
+        location = configuration.template_location
+        templates = configuration.base_dir / "templates" if location is None or location.is_s3 else Path(str(location))
+        stand_in.managed_policies = add_aws_managed_policies(policies_named_in(templates), fixture.accounts)
     except BaseException:
         server.stop()
         raise

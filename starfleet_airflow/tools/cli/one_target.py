@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import logging
 from typing import Any
 
 from starfleet_airflow.core.account_index import AccountIndex
@@ -18,7 +20,7 @@ from starfleet_airflow.core.ship import RunContext
 from starfleet_airflow.core.templates import (
     LoadedTemplate,
 )
-from starfleet_airflow.tools.cli.output import EXIT_OK, EXIT_PROBLEMS, CliError, print_errors
+from starfleet_airflow.tools.cli.output import EXIT_OK, EXIT_PROBLEMS, CliError, aws_hint, print_errors
 from starfleet_airflow.tools.cli.workspace import (
     Workspace,
     one_template,
@@ -35,9 +37,16 @@ def _account_id(text: str, index: AccountIndex | None) -> str:
     if index is None:
         raise CliError(f"--account {text!r}: expected a 12-digit account id (names need the account index)")
     found = sorted(index.by_names([text]))
-    if len(found) != 1:
-        detail = "no account" if not found else f"several accounts ({', '.join(found)})"
-        raise CliError(f"--account {text!r}: {detail} of that name in the account index")
+    if len(found) > 1:
+        raise CliError(f"--account {text!r}: several accounts of that name ({', '.join(found)}); give the account id")
+    if not found:
+        names = sorted({account.name for account in index.accounts.values()})
+        close = difflib.get_close_matches(text, names, n=3, cutoff=0.6)
+        suggestion = f"did you mean {', '.join(close)}?" if close else f"names look like {names[0]!r}" if names else ""
+        raise CliError(
+            f"--account {text!r}: no account of that name in the account index {index.source}; {suggestion}"
+            " (`starfleet-airflow plan SHIP` lists each target's id and name)"
+        )
     return found[0]
 
 
@@ -99,6 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from starfleet_airflow.tools.cli.starfleet_env import starfleet_cli_environment
 
     workspace, ship, template, account, region = _chosen_target(args)
+    if not args.debug:  # the outcome's last line below says the same, with what to do about it
+        logging.getLogger("starfleet_airflow.core.runner").addFilter(lambda record: not record.exc_info)
     with starfleet_cli_environment(workspace):  # Starfleet ships read their configuration, index, log level
         outcome = run_ship_for_target(
             ship,
@@ -112,6 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     print(json.dumps(outcome.to_dict(), indent=2, default=str))
     if not outcome.ok:
-        print_errors([f"{outcome.status}: {outcome.error}"])
+        hint = aws_hint(str(outcome.error))
+        print_errors([f"{outcome.status}: {outcome.error}" + (f" -- {hint}" if hint else "")])
         return EXIT_PROBLEMS
     return EXIT_OK

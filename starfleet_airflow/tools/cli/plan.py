@@ -12,6 +12,7 @@ from starfleet_airflow.core.resolve import resolve_targets, unmatched_selectors
 from starfleet_airflow.core.templates import (
     validate_template,
 )
+from starfleet_airflow.core.text import plural
 from starfleet_airflow.tools.cli.output import EXIT_OK, EXIT_PROBLEMS, print_errors, table, targets_json, warn
 from starfleet_airflow.tools.cli.workspace import (
     open_workspace,
@@ -55,9 +56,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _print_plan_table(ship: LoadedShip, entries: list[dict[str, Any]]) -> None:
     total = sum(len(e["targets"]) for e in entries)
-    print(f"{ship.name} ({ship.fan_out_strategy.value}): {len(entries)} template(s), {total} target(s)")
+    print(f"{ship.name} ({ship.fan_out_strategy.value}): {plural(len(entries), 'template')}, {plural(total, 'target')}")
     for entry in entries:
-        status = "INVALID" if entry["errors"] else f"{len(entry['targets'])} target(s)"
+        status = "INVALID" if entry["errors"] else plural(len(entry["targets"]), "target")
         print(f"\n{entry['template']} ({entry['template_name'] or 'no TemplateName'}): {status}")
         if entry["targets"] and ship.fan_out_strategy is not FanOutStrategy.SINGLE_INVOCATION:
             rows = [(t["account_id"], t.get("account_name"), t["region"]) for t in entry["targets"]]

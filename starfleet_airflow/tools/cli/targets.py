@@ -21,6 +21,7 @@ from starfleet_airflow.core.schemas import (
 from starfleet_airflow.core.templates import (
     parse_template_bytes,
 )
+from starfleet_airflow.core.text import plural
 from starfleet_airflow.tools.cli.output import EXIT_OK, CliError, table, targets_json, warn
 from starfleet_airflow.tools.cli.workspace import s3_client
 
@@ -74,5 +75,5 @@ def cmd_targets(args: argparse.Namespace) -> int:
     else:
         rows = [(t.account_id, index.name_of(t.account_id), t.region) for t in targets if t.account_id]
         print(table(["ACCOUNT ID", "ACCOUNT NAME", "REGION"], rows))
-        print(f"{len(targets)} target(s)")
+        print(plural(len(targets), "target"))
     return EXIT_OK

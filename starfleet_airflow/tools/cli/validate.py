@@ -15,6 +15,7 @@ from starfleet_airflow.core.templates import (
     TemplateError,
     validate_template,
 )
+from starfleet_airflow.core.text import plural
 from starfleet_airflow.tools.cli.output import EXIT_OK, EXIT_PROBLEMS, print_errors, warn
 from starfleet_airflow.tools.cli.workspace import (
     Workspace,
@@ -115,14 +116,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         warn(str(notice))
     if errors:
         print_errors(errors)
-        print(f"{len(errors)} problem(s) found", file=sys.stderr)
+        print(f"{plural(len(errors), 'problem')} found", file=sys.stderr)
         return EXIT_PROBLEMS
-    print(f"Configuration OK: {configuration.config_dir} ({len(configuration.files)} file(s))")
+    print(f"Configuration OK: {configuration.config_dir} ({plural(len(configuration.files), 'file')})")
     for name, ship in sorted(registry.ships.items()):
         delivery = ship.airflow_options["delivery_mode"].value
         reviewed = ", reviewed" if ship.airflow_options.get("review") else ""
         print(
-            f"  {name}: {ship.fan_out_strategy.value}, delivery {delivery}{reviewed}, {counts.get(name, 0)} template(s)"
+            f"  {name}: {ship.fan_out_strategy.value}, delivery {delivery}{reviewed},"
+            f" {plural(counts.get(name, 0), 'template')}"
         )
     if registry.disabled:
         print(f"Disabled: {', '.join(sorted(registry.disabled))}")
