@@ -187,14 +187,18 @@ def list_keys(location: Location, suffix: str = "", s3_client: Any = None) -> li
 
 
 def list_with_times(location: Location, suffix: str, s3_client: Any = None) -> list[tuple[str, datetime]]:
-    """``(key or path, last modified)`` of every object under ``location`` ending in ``suffix``."""
+    """``(key or path, last modified)`` of every object directly in ``location`` ending in ``suffix``.
+
+    One level only, on S3 as in a local folder: S3 is listed with ``Delimiter="/"``, so keys in
+    "subfolders" of ``location`` (a prefix ending in ``/``) are not listed.
+    """
     if location.is_s3:
         if s3_client is None:
             raise LocationError(f"{location}: an S3 client is needed to list it")
         found: list[tuple[str, datetime]] = []
         try:
             for page in s3_client.get_paginator("list_objects_v2").paginate(
-                Bucket=location.bucket, Prefix=location.key
+                Bucket=location.bucket, Prefix=location.key, Delimiter="/"
             ):
                 found += [(o["Key"], o["LastModified"]) for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
         except Exception as exc:

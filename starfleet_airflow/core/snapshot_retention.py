@@ -46,9 +46,7 @@ def prune_snapshots(
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=max_age_days)
     deleted: list[str] = []
     for folder in (root.child(f"{ship}/"), root.child(f"{ship}/{INDEX_FOLDER}/")):
-        # Direct children only: an S3 listing of ``<ship>/`` also lists ``<ship>/index/...``.
-        listed = list_with_times(folder, SUFFIX, s3_client)
-        found = [(key, modified) for key, modified in listed if _direct(folder, key)]
+        found = list_with_times(folder, SUFFIX, s3_client)  # one level: ``<ship>/`` never lists ``index/``
         found.sort(key=lambda item: item[1], reverse=True)
         doomed = [key for key, modified in found[max(keep_latest, 0) :] if modified < cutoff]
         doomed = [key for key in doomed if _text(folder, key) != keep]
@@ -56,13 +54,6 @@ def prune_snapshots(
             delete_keys(folder, doomed, s3_client)
         deleted += [_text(folder, key) for key in doomed]
     return deleted
-
-
-def _direct(folder: Location, key: str) -> bool:
-    """Whether ``key`` (an S3 key or a local path) is directly inside ``folder``, not in a subfolder."""
-    if not folder.is_s3:
-        return True  # local listings never descend
-    return "/" not in key[len(folder.key) :]
 
 
 def _text(folder: Location, key: str) -> str:
