@@ -25,19 +25,12 @@ import requests
 import yaml
 
 from starfleet_airflow.devtools.stand_in.ports import free_port
+from tests.browser import launch_chromium
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / ".starfleet" / "screenshots"
 SHIP = "S3PublicAccessBlockWorkerShip"
 DAG = "starfleet_s3_public_access_block_worker_ship"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("chromium"), reason="needs Debian's chromium (apt-get install chromium)"
@@ -144,7 +137,7 @@ def browser(ui: Ui) -> Iterator[object]:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        chromium = launch_chromium(playwright)
         page = chromium.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(ui.base + "/")
         page.fill("input[name=username]", "admin")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,17 +25,10 @@ import pytest
 
 from starfleet_airflow.devtools.stack.api import AirflowApi, StackEnv
 from starfleet_airflow.devtools.stack.settings import REPO, STATE_BUCKET
+from tests.browser import launch_chromium
 
 STACK_ENV = Path(os.environ.get("STARFLEET_STACK_ENV") or REPO / ".starfleet" / "stack" / "stack.env")
 SCREENSHOTS = REPO / ".starfleet" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 60_000
 
 
@@ -96,12 +88,9 @@ def page(stack: StackEnv) -> Iterator[Any]:
     """A logged-in page of the stack's UI in Debian's chromium through playwright (never ``playwright install``)."""
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium not found on PATH: apt-get install -y chromium (.ci/run installs it)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
         try:
             context = browser.new_context(viewport={"width": 1600, "height": 1000})
             context.set_default_timeout(TIMEOUT_MS)

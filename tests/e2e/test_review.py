@@ -17,16 +17,14 @@ The stand-in's S3 Control is read back with the tests' own clients, never throug
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
 from starfleet_airflow.devtools.stack.api import AirflowApi, StackEnv
-from tests.e2e.conftest import CHROMIUM_ARGS, SCREENSHOTS, TIMEOUT_MS, _log_in, expected_targets
+from tests.e2e.conftest import SCREENSHOTS, expected_targets
 
 DAG_ID = "starfleet_s3_public_access_block_worker_ship"
 SHIP = "S3PublicAccessBlockWorkerShip"
@@ -138,26 +136,6 @@ def _trigger_and_wait_for_review(
     return detail
 
 
-@pytest.fixture(scope="module")
-def browser_page(stack: StackEnv) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.fail("chromium not found on PATH: apt-get install -y chromium (.ci/run installs it)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1600, "height": 1200})
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            _log_in(page, stack)
-            yield page
-        finally:
-            browser.close()
-
-
 def _approve_in_the_browser(page: Any, stack: StackEnv, run_id: str, changed: list[str], comment: str) -> None:
     """Browse -> Required Actions, then the task's required-action page: read, comment, Approve."""
     from playwright.sync_api import expect
@@ -185,12 +163,12 @@ def _approve_in_the_browser(page: Any, stack: StackEnv, run_id: str, changed: li
 
 
 def test_a_review_approved_in_the_ui_applies_exactly_what_the_dry_run_found(
-    stack: StackEnv, api: AirflowApi, unpaused, run_id: str, browser_page: Any, drifted
+    stack: StackEnv, api: AirflowApi, unpaused, run_id: str, page: Any, drifted
 ) -> None:
     from playwright.sync_api import expect
 
     accounts, changed = drifted
-    page = browser_page
+    page.set_viewport_size({"width": 1600, "height": 1200})  # the approval form's body table and diffs in one shot
     _trigger_and_wait_for_review(api, unpaused, run_id, accounts, changed)
     comment = f"drift fixed back, ticket SEC-{run_id[-4:]}"
 
